@@ -1,0 +1,200 @@
+# libhcs - the Host Compute Service as an embeddable C library for Linux.
+#
+#   make            build build/libhcs.so.0 and build/libhcs.a
+#   make check      build and run every test suite; ends with "N passed, N failed"
+#   make demo       install missing packages (as root), build, run the demo
+#   make deps       install missing Debian packages (root), or print the command
+#   make install    PREFIX=/usr/local DESTDIR= : header, libraries, hcs.pc, man pages, programs
+#   make format     clang-format in place      make lint   clang-tidy + cppcheck on lib/
+#   make bench      benchmarks (ratios against peers measured in the same run)
+#
+# Variables: CC, CFLAGS (default -O2 -g), BUILD (output folder, default build), SANITIZE=1 (ASan +
+# UBSan build in build-asan), CI=true or WERROR=1 (warnings are errors).
+
+VERSION_MAJOR := $(shell sed -n 's/^\#define HCS_VERSION_MAJOR \([0-9]*\)$$/\1/p' include/hcs.h)
+VERSION_MINOR := $(shell sed -n 's/^\#define HCS_VERSION_MINOR \([0-9]*\)$$/\1/p' include/hcs.h)
+VERSION_PATCH := $(shell sed -n 's/^\#define HCS_VERSION_PATCH \([0-9]*\)$$/\1/p' include/hcs.h)
+VERSION := $(VERSION_MAJOR).$(VERSION_MINOR).$(VERSION_PATCH)
+SONAME := libhcs.so.$(VERSION_MAJOR)
+
+PREFIX ?= /usr/local
+LIBDIR ?= $(PREFIX)/lib
+INCLUDEDIR ?= $(PREFIX)/include
+BINDIR ?= $(PREFIX)/bin
+LIBEXECDIR ?= $(PREFIX)/libexec/hcs
+MANDIR ?= $(PREFIX)/share/man
+PKGCONFIGDIR ?= $(LIBDIR)/pkgconfig
+
+CC ?= cc
+CXX ?= c++
+CFLAGS ?= -O2 -g
+SANITIZE ?=
+ifeq ($(SANITIZE),1)
+BUILD ?= build-asan
+SAN_FLAGS := -fsanitize=address,undefined -fno-sanitize-recover=all -fno-omit-frame-pointer
+else
+BUILD ?= build
+SAN_FLAGS :=
+endif
+
+WARN := -Wall -Wextra -Wformat=2 -Wshadow -Wstrict-prototypes -Wmissing-prototypes -Wvla \
+	-Wpointer-arith -Wcast-qual -Wno-missing-field-initializers
+ifneq ($(filter true 1,$(CI) $(WERROR)),)
+WARN += -Werror
+endif
+
+PKGS := libcjson
+PKG_CFLAGS := $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
+PKG_LIBS := $(shell pkg-config --libs $(PKGS) 2>/dev/null || echo -lcjson)
+
+ALL_CFLAGS := -std=c11 -D_GNU_SOURCE -Iinclude -Ilib $(PKG_CFLAGS) $(WARN) -fPIC \
+	-fvisibility=hidden -pthread $(SAN_FLAGS) $(CFLAGS)
+LIBS := $(PKG_LIBS) -pthread
+
+LIB_SRCS := $(sort $(wildcard lib/*/*.c))
+LIB_OBJS := $(LIB_SRCS:%.c=$(BUILD)/%.o)
+
+SHLIB := $(BUILD)/libhcs.so.$(VERSION)
+STLIB := $(BUILD)/libhcs.a
+
+# Unit test suites: one binary per folder under test/unit/.
+UNIT_DIRS := $(sort $(patsubst %/,%,$(dir $(wildcard test/unit/*/*.c))))
+UNIT_BINS := $(foreach d,$(UNIT_DIRS),$(BUILD)/test/unit-$(notdir $(d)))
+TEST_LIB_SRCS := $(wildcard test/lib/*.c)
+CHECK_CFLAGS := $(shell pkg-config --cflags check 2>/dev/null)
+CHECK_LIBS := $(shell pkg-config --libs check 2>/dev/null || echo -lcheck -lsubunit -lrt -lm)
+
+EXAMPLE_SRCS := $(wildcard examples/*.c)
+EXAMPLE_BINS := $(EXAMPLE_SRCS:examples/%.c=$(BUILD)/examples/%)
+MAN_PAGES := $(wildcard man/man*/*.[0-9])
+
+.PHONY: all check check-unit check-asan check-fuzz demo deps install uninstall format \
+	format-check lint bench clean examples
+.DELETE_ON_ERROR:
+
+all: $(BUILD)/$(SONAME) $(BUILD)/libhcs.so $(STLIB) $(BUILD)/hcs.pc
+
+$(BUILD)/%.o: %.c
+	@mkdir -p $(@D)
+	$(CC) $(ALL_CFLAGS) -MMD -MP -c -o $@ $<
+
+-include $(LIB_OBJS:.o=.d)
+
+$(SHLIB): $(LIB_OBJS) lib/libhcs.map
+	$(CC) $(ALL_CFLAGS) -shared -Wl,-soname,$(SONAME) -Wl,--version-script=lib/libhcs.map \
+		-Wl,-z,defs -Wl,-z,relro -Wl,-z,now -o $@ $(LIB_OBJS) $(LIBS)
+
+$(BUILD)/$(SONAME): $(SHLIB)
+	ln -sf $(notdir $<) $@
+
+$(BUILD)/libhcs.so: $(BUILD)/$(SONAME)
+	ln -sf $(SONAME) $@
+
+$(STLIB): $(LIB_OBJS)
+	rm -f $@
+	ar rcs $@ $^
+
+$(BUILD)/hcs.pc: hcs.pc.in include/hcs.h
+	@mkdir -p $(@D)
+	sed -e 's|@PREFIX@|$(PREFIX)|' -e 's|@LIBDIR@|$(LIBDIR)|' -e 's|@INCLUDEDIR@|$(INCLUDEDIR)|' \
+		-e 's|@VERSION@|$(VERSION)|' -e 's|@REQUIRES@|$(PKGS)|' $< > $@
+
+# --- tests -----------------------------------------------------------------------------------
+
+define unit_rule
+$(BUILD)/test/unit-$(notdir $(1)): $(wildcard $(1)/*.c) $(TEST_LIB_SRCS) $(wildcard test/lib/*.h) $(STLIB)
+	@mkdir -p $$(@D)
+	$$(CC) $$(ALL_CFLAGS) $$(CHECK_CFLAGS) -Itest/lib -o $$@ $(wildcard $(1)/*.c) $(TEST_LIB_SRCS) \
+		$(STLIB) $$(CHECK_LIBS) $$(LIBS)
+endef
+$(foreach d,$(UNIT_DIRS),$(eval $(call unit_rule,$(d))))
+
+$(BUILD)/examples/%: examples/%.c $(BUILD)/$(SONAME) $(BUILD)/libhcs.so
+	@mkdir -p $(@D)
+	$(CC) $(ALL_CFLAGS) -o $@ $< -L$(BUILD) -lhcs -Wl,-rpath,'$$ORIGIN/..'
+
+examples: $(EXAMPLE_BINS)
+
+TAP := $(BUILD)/tap
+RUN_SUITE := test/run-suite.sh $(TAP)
+
+# Every suite writes TAP into $(TAP)/<suite>.tap; test/summary.sh sums them in one closing line
+# and fails when any test failed or any suite did not run to its end.
+check: all $(UNIT_BINS) examples
+	@rm -rf $(TAP) && mkdir -p $(TAP)
+	@for b in $(UNIT_BINS); do $(RUN_SUITE) $$(basename $$b) $$b; done
+	@$(RUN_SUITE) header test/header/run.sh "$(CC)" "$(CXX)"
+	@$(RUN_SUITE) abi test/abi/run.sh $(BUILD)
+	@$(RUN_SUITE) man test/man/run.sh $(MAN_PAGES)
+	@$(RUN_SUITE) examples test/examples/run.sh $(BUILD)
+ifneq ($(SANITIZE),1)
+	@$(MAKE) --no-print-directory check-asan-suites TAP_OUT=$(abspath $(TAP))
+	@$(RUN_SUITE) fuzz test/fuzz/run.sh $(BUILD)/fuzz
+endif
+	@test/summary.sh $(TAP)
+
+# The same unit tests under AddressSanitizer + UndefinedBehaviorSanitizer (leaks fail a test).
+check-asan-suites:
+	@$(MAKE) --no-print-directory SANITIZE=1 CFLAGS="-O1 -g" all-unit
+	@for b in $(patsubst $(BUILD)/%,build-asan/%,$(UNIT_BINS)); do \
+		$(RUN_SUITE) asan-$$(basename $$b) $$b; done
+
+all-unit: all $(UNIT_BINS)
+
+# libFuzzer targets (clang): built and run briefly by check; longer runs by hand:
+#   make fuzz && build/fuzz/fuzz_documents -max_total_time=600 fuzz/corpus/documents
+FUZZ_SRCS := $(wildcard fuzz/*.c)
+FUZZ_BINS := $(FUZZ_SRCS:fuzz/%.c=$(BUILD)/fuzz/%)
+fuzz: $(FUZZ_BINS)
+$(BUILD)/fuzz/%: fuzz/%.c $(LIB_SRCS)
+	@mkdir -p $(@D)
+	clang -std=c11 -D_GNU_SOURCE -Iinclude -Ilib $(PKG_CFLAGS) -g -O1 -pthread \
+		-fsanitize=fuzzer,address,undefined -o $@ $< $(LIB_SRCS) $(PKG_LIBS)
+check: $(if $(filter 1,$(SANITIZE)),,$(FUZZ_BINS))
+
+# --- demo, deps, install -----------------------------------------------------------------------
+
+deps:
+	@tools/install-deps
+
+demo: deps
+	@$(MAKE) --no-print-directory all examples
+	@$(BUILD)/examples/demo
+
+install: all
+	install -d $(DESTDIR)$(INCLUDEDIR) $(DESTDIR)$(LIBDIR) $(DESTDIR)$(PKGCONFIGDIR)
+	install -m 644 include/hcs.h $(DESTDIR)$(INCLUDEDIR)/hcs.h
+	install -m 755 $(SHLIB) $(DESTDIR)$(LIBDIR)/
+	ln -sf libhcs.so.$(VERSION) $(DESTDIR)$(LIBDIR)/$(SONAME)
+	ln -sf $(SONAME) $(DESTDIR)$(LIBDIR)/libhcs.so
+	install -m 644 $(STLIB) $(DESTDIR)$(LIBDIR)/libhcs.a
+	install -m 644 $(BUILD)/hcs.pc $(DESTDIR)$(PKGCONFIGDIR)/hcs.pc
+	for p in $(MAN_PAGES); do \
+		s=$$(basename $$(dirname $$p)); install -d $(DESTDIR)$(MANDIR)/$$s; \
+		install -m 644 $$p $(DESTDIR)$(MANDIR)/$$s/; done
+	$(if $(PROGRAMS),install -d $(DESTDIR)$(LIBEXECDIR) && install -m 755 $(PROGRAMS) $(DESTDIR)$(LIBEXECDIR)/)
+
+uninstall:
+	rm -f $(DESTDIR)$(INCLUDEDIR)/hcs.h $(DESTDIR)$(LIBDIR)/libhcs.so* $(DESTDIR)$(LIBDIR)/libhcs.a \
+		$(DESTDIR)$(PKGCONFIGDIR)/hcs.pc
+	for p in $(MAN_PAGES); do rm -f $(DESTDIR)$(MANDIR)/$$(basename $$(dirname $$p))/$$(basename $$p); done
+
+# --- style -------------------------------------------------------------------------------------
+
+FORMAT_SRCS = $(shell git ls-files -co --exclude-standard '*.c' '*.h' 2>/dev/null)
+format:
+	clang-format -i $(FORMAT_SRCS)
+format-check:
+	clang-format --dry-run -Werror $(FORMAT_SRCS)
+lint:
+	clang-tidy --quiet $(LIB_SRCS) -- -std=c11 -D_GNU_SOURCE -Iinclude -Ilib $(PKG_CFLAGS)
+	cppcheck --quiet --error-exitcode=1 --enable=warning,performance,portability \
+		--inline-suppr --suppress=missingIncludeSystem -D__GNUC__ -Iinclude -Ilib lib
+
+bench: all
+	@bench/run $(BUILD)
+
+clean:
+	rm -rf build build-asan
+
+.PHONY: all-unit check-asan-suites fuzz
