@@ -315,7 +315,12 @@ HCS_API HRESULT HcsSetOperationCallback(HCS_OPERATION operation, const void *con
     if (hcs_op_check(operation, &err) < 0)
         return hcs_api_fail(err);
     pthread_mutex_lock(&operation->lock);
-    operation->context = (void *)(uintptr_t)context;
+    /* The HCS signature takes a const context; it is handed back as void *. */
+    union {
+        const void *in;
+        void *out;
+    } ctx = {.in = context};
+    operation->context = ctx.out;
     operation->callback = callback;
     pthread_mutex_unlock(&operation->lock);
     return S_OK;

@@ -1,0 +1,33 @@
+#!/bin/sh
+# run.sh BUILD - run every example program and check what a user would see. One TAP line each.
+build=${1:-build}
+tmp=$(mktemp -d); trap 'rm -rf "$tmp"' EXIT
+export HCS_RUNTIME_ROOT="$tmp/run" HCS_DATA_ROOT="$tmp/data"
+n=0
+# expect NAME WANT_STATUS WANT_TEXT PROGRAM [ARGS...]
+expect() {
+    name=$1; want_rc=$2; want=$3; shift 3
+    n=$((n + 1))
+    out=$("$@" 2>&1); rc=$?
+    if [ "$rc" -eq "$want_rc" ] && printf '%s' "$out" | grep -qF -- "$want"; then
+        echo "ok $n - example: $name"
+    else
+        echo "not ok $n - example: $name (exit $rc, wanted $want_rc and \"$want\")"
+        printf '%s\n' "$out" | sed 's/^/# /'
+    fi
+}
+expect "service-info prints the supported schema versions" 0 '"SupportedSchemaVersions":[{"Major":2,"Minor":0}' "$build/examples/service-info"
+expect "service-info reports the runtime root in use" 0 "\"RuntimeRoot\":\"$tmp/run\"" "$build/examples/service-info"
+expect "list-systems on an empty root prints []" 0 '[]' "$build/examples/list-systems"
+expect "list-systems names the bad field of a query" 1 'Names[0]: expected a string, got 1' "$build/examples/list-systems" '{"Names":[1]}'
+expect "async-callback completes on a library thread" 0 'finished on a library thread: 0x00000000 []' "$build/examples/async-callback"
+expect "demo shows the path of a malformed field" 0 'Container.Memory.SizeInMB: expected an unsigned integer, got \"lots\"' "$build/examples/demo"
+expect "demo reports what is not built yet" 0 'need the monitor (lib/monitor)' "$build/examples/demo"
+# Every example is covered above.
+for p in "$build"/examples/*; do
+    case " service-info list-systems async-callback demo " in
+    *" $(basename "$p") "*) ;;
+    *) n=$((n + 1)); echo "not ok $n - example: $(basename "$p") has no check in test/examples/run.sh" ;;
+    esac
+done
+echo "1..$n"
