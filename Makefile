@@ -72,7 +72,7 @@ MAN_PAGES := $(wildcard man/man*/*.[0-9])
 	format-check lint bench clean examples
 .DELETE_ON_ERROR:
 
-all: $(BUILD)/$(SONAME) $(BUILD)/libhcs.so $(STLIB) $(BUILD)/hcs.pc
+all: $(BUILD)/$(SONAME) $(BUILD)/libhcs.so $(STLIB)
 
 $(BUILD)/%.o: %.c
 	@mkdir -p $(@D)
@@ -94,10 +94,11 @@ $(STLIB): $(LIB_OBJS)
 	rm -f $@
 	ar rcs $@ $^
 
-$(BUILD)/hcs.pc: hcs.pc.in include/hcs.h
-	@mkdir -p $(@D)
-	sed -e 's|@PREFIX@|$(PREFIX)|' -e 's|@LIBDIR@|$(LIBDIR)|' -e 's|@INCLUDEDIR@|$(INCLUDEDIR)|' \
-		-e 's|@VERSION@|$(VERSION)|' -e 's|@REQUIRES@|$(PKGS)|' $< > $@
+# hcs.pc is written at install time so that it always holds the PREFIX installed to.
+define write_pc
+sed -e 's|@PREFIX@|$(PREFIX)|' -e 's|@LIBDIR@|$(LIBDIR)|' -e 's|@INCLUDEDIR@|$(INCLUDEDIR)|' \
+	-e 's|@VERSION@|$(VERSION)|' -e 's|@REQUIRES@|$(PKGS)|' hcs.pc.in
+endef
 
 # --- tests -----------------------------------------------------------------------------------
 
@@ -146,10 +147,11 @@ all-unit: all $(UNIT_BINS)
 FUZZ_SRCS := $(wildcard fuzz/*.c)
 FUZZ_BINS := $(FUZZ_SRCS:fuzz/%.c=$(BUILD)/fuzz/%)
 fuzz: $(FUZZ_BINS)
-$(BUILD)/fuzz/%: fuzz/%.c $(LIB_SRCS)
+$(BUILD)/fuzz/%: fuzz/%.c $(LIB_SRCS) $(wildcard lib/*/*.h) include/hcs.h
 	@mkdir -p $(@D)
-	clang -std=c11 -D_GNU_SOURCE -Iinclude -Ilib $(PKG_CFLAGS) -g -O1 -pthread \
-		-fsanitize=fuzzer,address,undefined -o $@ $< $(LIB_SRCS) $(PKG_LIBS)
+	clang -std=c11 -D_GNU_SOURCE -Iinclude -Ilib $(PKG_CFLAGS) $(WARN) -g -O1 -pthread \
+		-fsanitize=fuzzer,address,undefined -fno-sanitize-recover=all -o $@ $< $(LIB_SRCS) \
+		$(PKG_LIBS)
 check: $(if $(filter 1,$(SANITIZE)),,$(FUZZ_BINS))
 
 # --- demo, deps, install -----------------------------------------------------------------------
@@ -168,7 +170,7 @@ install: all
 	ln -sf libhcs.so.$(VERSION) $(DESTDIR)$(LIBDIR)/$(SONAME)
 	ln -sf $(SONAME) $(DESTDIR)$(LIBDIR)/libhcs.so
 	install -m 644 $(STLIB) $(DESTDIR)$(LIBDIR)/libhcs.a
-	install -m 644 $(BUILD)/hcs.pc $(DESTDIR)$(PKGCONFIGDIR)/hcs.pc
+	$(write_pc) > $(DESTDIR)$(PKGCONFIGDIR)/hcs.pc
 	for p in $(MAN_PAGES); do \
 		s=$$(basename $$(dirname $$p)); install -d $(DESTDIR)$(MANDIR)/$$s; \
 		install -m 644 $$p $(DESTDIR)$(MANDIR)/$$s/; done

@@ -11,6 +11,8 @@
 static hcs_error oom_error = {E_OUTOFMEMORY, (char *)"out of memory"};
 
 static int set_v(hcs_error **err, HRESULT hr, const char *suffix, const char *fmt, va_list ap)
+    __attribute__((format(printf, 4, 0)));
+static int set_v(hcs_error **err, HRESULT hr, const char *suffix, const char *fmt, va_list ap)
 {
     if (err == NULL || *err != NULL)
         return -1;
