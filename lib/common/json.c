@@ -98,7 +98,11 @@ int hcs_json_parse(const char *text, size_t len, const char *what, cJSON **out, 
         for (size_t i = off; i < len && k < 16 && text[i] != '\n'; i++)
             near[k++] = isprint((unsigned char)text[i]) ? text[i] : '?';
         near[k] = '\0';
-        if (len == 0 || strspn(text, " \t\r\n") == len)
+        size_t ws = 0; /* bounded by len: text need not be NUL-terminated */
+        while (ws < len &&
+               (text[ws] == ' ' || text[ws] == '\t' || text[ws] == '\r' || text[ws] == '\n'))
+            ws++;
+        if (ws == len)
             return hcs_err_set(err, HCS_E_INVALID_JSON, "%s: empty document", what);
         return hcs_err_set(err, HCS_E_INVALID_JSON,
                            "%s: not valid JSON at line %zu, column %zu (near \"%s\")", what, line,

@@ -37,12 +37,13 @@ const hcs_type hcs_type_version = {"Version", sizeof(hcs_doc_version), version_f
 static bool is_guid(const char *s)
 {
     static const char shape[] = "xxxxxxxx-xxxx-xxxx-xxxx-xxxxxxxxxxxx";
-    if (s[0] == '{' && strlen(s) == 38 && s[37] == '}')
+    bool braced = s[0] == '{' && strlen(s) == 38 && s[37] == '}';
+    if (braced)
         s++;
     for (size_t i = 0; i < sizeof(shape) - 1; i++)
         if (shape[i] == 'x' ? !isxdigit((unsigned char)s[i]) : s[i] != '-')
             return false;
-    return s[sizeof(shape) - 1] == '\0' || s[sizeof(shape) - 1] == '}';
+    return s[sizeof(shape) - 1] == (braced ? '}' : '\0');
 }
 
 static int check_layer(const void *obj, const cJSON *json, hcs_walk *w)
@@ -111,7 +112,8 @@ static int check_registry_value(const void *obj, const cJSON *json, hcs_walk *w)
                                  wants[t] ? " (it takes " : "", wants[t] ? wants[t] : "",
                                  wants[t] ? ")" : "");
     }
-    if (t == 7 && cJSON_GetObjectItemCaseSensitive(json, "CustomType") == NULL)
+    const cJSON *custom = cJSON_GetObjectItemCaseSensitive(json, "CustomType");
+    if (t == 7 && (custom == NULL || cJSON_IsNull(custom)))
         return hcs_walk_fail(w, "CustomType", HCS_E_INVALID_JSON,
                              "required when Type is \"CustomType\"");
     return 0;
@@ -575,7 +577,8 @@ static int check_vm(const void *obj, const cJSON *json, hcs_walk *w)
 {
     (void)obj;
     const cJSON *chipset_json = cJSON_GetObjectItemCaseSensitive(json, "Chipset");
-    if (cJSON_GetObjectItemCaseSensitive(chipset_json, "LinuxKernelDirect") == NULL)
+    const cJSON *kernel = cJSON_GetObjectItemCaseSensitive(chipset_json, "LinuxKernelDirect");
+    if (kernel == NULL || cJSON_IsNull(kernel))
         return hcs_walk_fail(w, "Chipset.LinuxKernelDirect", HCS_E_INVALID_JSON,
                              "required field is missing (utility VMs boot a Linux kernel directly)");
     return 0;

@@ -32,13 +32,19 @@ void hcs_test_skip(const char *name, const char *reason)
     }
 }
 
+/*
+ * Every test's folder lives under one base folder made by main() (the parent process): a test
+ * that fails skips its teardown (Check ends the forked test at the failed assertion), so main()
+ * removes the base folder at the end whatever happened.
+ */
+static char base[64];
 static char root[256];
 
 const char *hcs_test_root(void) { return root; }
 
 void hcs_test_roots_setup(void)
 {
-    snprintf(root, sizeof(root), "/tmp/hcs-test.XXXXXX");
+    snprintf(root, sizeof(root), "%s/t.XXXXXX", base);
     ck_assert_ptr_nonnull(mkdtemp(root));
     char *run = hcs_asprintf("%s/run", root), *data = hcs_asprintf("%s/data", root);
     ck_assert_int_eq(hcs_ctx_set_roots(run, data, NULL), 0);
@@ -59,6 +65,11 @@ int main(void)
         fprintf(stderr, "no suite registered\n");
         return 1;
     }
+    snprintf(base, sizeof(base), "/tmp/hcs-test.XXXXXX");
+    if (mkdtemp(base) == NULL) {
+        perror("mkdtemp");
+        return 1;
+    }
     SRunner *sr = srunner_create(suites[0]());
     for (int i = 1; i < n_suites; i++)
         srunner_add_suite(sr, suites[i]());
@@ -66,6 +77,7 @@ int main(void)
     srunner_run_all(sr, CK_SILENT);
     int failed = srunner_ntests_failed(sr);
     srunner_free(sr);
+    hcs_remove_tree_at(-100 /* AT_FDCWD */, base, NULL);
     fflush(stdout);
     for (int i = 0; i < n_skips; i++)
         printf("ok - %s # SKIP %s\n", skips[i].name, skips[i].reason);
