@@ -40,8 +40,7 @@ static void die(const char *what, HRESULT hr, char *doc)
     exit(1);
 }
 
-/* --- the measured calls ------------------------------------------------------------------------
- */
+/* --- the measured calls ----------------------------------------------------------------------- */
 
 static void round_trip_wait(void)
 {
@@ -101,8 +100,7 @@ static void thread_create_join(void)
     pthread_join(t, NULL);
 }
 
-/* --- measurement ---------------------------------------------------------------------------------
- */
+/* --- measurement ------------------------------------------------------------------------------ */
 
 enum variant { WAIT, CALLBACK, BASELINE, N_VARIANTS };
 

@@ -53,7 +53,8 @@ typedef int32_t HRESULT;
 #define S_OK ((HRESULT)0)
 #endif
 #ifndef S_FALSE
-#define S_FALSE ((HRESULT)1) /* success, but nothing was done (e.g. cancel of a completed operation) */
+/* S_FALSE: success, but nothing was done (e.g. cancelling a completed operation). */
+#define S_FALSE ((HRESULT)1)
 #endif
 #ifndef SUCCEEDED
 #define SUCCEEDED(hr) (((HRESULT)(hr)) >= 0)
@@ -90,7 +91,7 @@ typedef int32_t HRESULT;
 #define HCS_E_NOT_SUPPORTED HCS_HRESULT_(0x80070032u)
 /* HRESULT_FROM_WIN32(ERROR_TIMEOUT): ETIMEDOUT. */
 #define HCS_E_WIN32_TIMEOUT HCS_HRESULT_(0x800705B4u)
-/* HRESULT_FROM_WIN32(ERROR_CANCELLED): the result of an operation cancelled by HcsCancelOperation. */
+/* HRESULT_FROM_WIN32(ERROR_CANCELLED): the result of a call cancelled by HcsCancelOperation. */
 #define HCS_E_CANCELLED HCS_HRESULT_(0x800704C7u)
 
 /*
@@ -137,7 +138,7 @@ typedef int32_t HRESULT;
 #define HCS_E_SYSTEM_NOT_CONFIGURED_FOR_OPERATION HCS_HRESULT_(0x80370120u)
 #define HCS_E_OPERATION_ALREADY_CANCELLED HCS_HRESULT_(0x80370121u)
 
-/* --- Handles ----------------------------------------------------------------------------------- */
+/* --- Handles ---------------------------------------------------------------------------------- */
 
 /* Opaque handles; NULL is never a valid handle. */
 typedef struct HCS_SYSTEM_ *HCS_SYSTEM;
@@ -149,7 +150,7 @@ typedef struct HCS_CALLBACK_ *HCS_CALLBACK;
 #define HCS_INFINITE 0xFFFFFFFFu
 /* HcsGetOperationId() of an invalid operation (Windows HCS_INVALID_OPERATION_ID). */
 #define HCS_INVALID_OPERATION_ID UINT64_MAX
-/* The only access mask HcsOpenComputeSystem/HcsOpenProcess accept besides 0 (Windows GENERIC_ALL). */
+/* The one access mask HcsOpenComputeSystem/HcsOpenProcess take besides 0 (Windows GENERIC_ALL). */
 #define HCS_GENERIC_ALL 0x10000000u
 
 /* --- Enumerations (the Windows values) ----------------------------------------------------- */
@@ -203,16 +204,16 @@ enum HCS_EVENT_OPTIONS_VALUES {
     HcsEventOptionEnableOperationCallbacks = 0x1
 };
 
-/* --- Structures -------------------------------------------------------------------------------- */
+/* --- Structures ------------------------------------------------------------------------------- */
 
 /*
  * An event delivered to an HCS_EVENT_CALLBACK. The structure and EventData are borrowed: valid
  * only during the callback; copy what you keep.
  */
 typedef struct HCS_EVENT {
-    uint32_t Type;             /* an HCS_EVENT_TYPE value */
-    const char *EventData;     /* JSON document or NULL */
-    HCS_OPERATION Operation;   /* the completed operation, for HcsEventOperationCallback only */
+    uint32_t Type;           /* an HCS_EVENT_TYPE value */
+    const char *EventData;   /* JSON document or NULL */
+    HCS_OPERATION Operation; /* the completed operation, for HcsEventOperationCallback only */
 } HCS_EVENT;
 
 /*
@@ -222,19 +223,19 @@ typedef struct HCS_EVENT {
 typedef struct HCS_PROCESS_INFORMATION {
     uint32_t ProcessId; /* pid as seen inside the compute system */
     uint32_t Reserved;
-    int32_t StdInput;   /* write end of the process's stdin, or -1 */
-    int32_t StdOutput;  /* read end of the process's stdout, or -1 */
-    int32_t StdError;   /* read end of the process's stderr, or -1 */
+    int32_t StdInput;  /* write end of the process's stdin, or -1 */
+    int32_t StdOutput; /* read end of the process's stdout, or -1 */
+    int32_t StdError;  /* read end of the process's stderr, or -1 */
 } HCS_PROCESS_INFORMATION;
 
-/* --- Callback types ---------------------------------------------------------------------------- */
+/* --- Callback types --------------------------------------------------------------------------- */
 
 /* Called once when a tracked call completes; context is what was given at creation or set later. */
 typedef void (*HCS_OPERATION_COMPLETION)(HCS_OPERATION operation, void *context);
 /* Called for each event on a system or process handle. */
 typedef void (*HCS_EVENT_CALLBACK)(HCS_EVENT *event, void *context);
 
-/* --- Memory -------------------------------------------------------------------------------------- */
+/* --- Memory ----------------------------------------------------------------------------------- */
 
 /*
  * HcsFree - free a string returned by the library (result documents, error documents). NULL is
@@ -257,7 +258,8 @@ HCS_API HRESULT HcsGetErrorInfo(char **errorDocument);
  * says only whether the call was accepted; if it fails, the operation is completed with that
  * HRESULT and its ResultError (so HcsGetOperationResult gives the document), but its completion
  * callback is not invoked. The real result arrives through HcsWaitForOperationResult, the
- * completion callback, or (with HcsEventOptionEnableOperationCallbacks) the handle's event callback.
+ * completion callback, or (with HcsEventOptionEnableOperationCallbacks) the handle's event
+ * callback.
  */
 
 /*
@@ -434,7 +436,7 @@ HCS_API HRESULT HcsSetComputeSystemCallback(HCS_SYSTEM computeSystem,
 HCS_API HRESULT HcsWaitForComputeSystemExit(HCS_SYSTEM computeSystem, uint32_t timeoutMs,
                                             char **result);
 
-/* --- Processes --------------------------------------------------------------------------------- */
+/* --- Processes -------------------------------------------------------------------------------- */
 
 /*
  * HcsCreateProcess - start a process inside a running system from a ProcessParameters document.
@@ -457,8 +459,7 @@ HCS_API HRESULT HcsTerminateProcess(HCS_PROCESS process, HCS_OPERATION operation
                                     const char *options);
 
 /* HcsSignalProcess - send a signal; options: SignalProcessOptions {"Signal": <POSIX number>}. */
-HCS_API HRESULT HcsSignalProcess(HCS_PROCESS process, HCS_OPERATION operation,
-                                 const char *options);
+HCS_API HRESULT HcsSignalProcess(HCS_PROCESS process, HCS_OPERATION operation, const char *options);
 
 /* HcsGetProcessInfo - the process's start information, through the operation. */
 HCS_API HRESULT HcsGetProcessInfo(HCS_PROCESS process, HCS_OPERATION operation);
@@ -476,10 +477,9 @@ HCS_API HRESULT HcsSetProcessCallback(HCS_PROCESS process, HCS_EVENT_OPTIONS cal
                                       void *context, HCS_EVENT_CALLBACK callback);
 
 /* HcsWaitForProcessExit - block until exit or timeout; result: ProcessStatus (HcsFree). */
-HCS_API HRESULT HcsWaitForProcessExit(HCS_PROCESS process, uint32_t timeoutMs,
-                                      char **result);
+HCS_API HRESULT HcsWaitForProcessExit(HCS_PROCESS process, uint32_t timeoutMs, char **result);
 
-/* --- Service ----------------------------------------------------------------------------------- */
+/* --- Service ---------------------------------------------------------------------------------- */
 
 /*
  * HcsGetServiceProperties - synchronous. propertyQuery: optional
@@ -497,8 +497,9 @@ HCS_API HRESULT HcsGetServiceProperties(const char *propertyQuery, char **result
  */
 HCS_API HRESULT HcsModifyServiceSettings(const char *settings, char **result);
 
-/* --- Storage (computestorage) ---------------------------------------------------------------------
- * Synchronous; on failure HcsGetErrorInfo() gives the ResultError.
+/* --- Storage (computestorage)
+ * --------------------------------------------------------------------- Synchronous; on failure
+ * HcsGetErrorInfo() gives the ResultError.
  */
 
 /* HcsImportLayer - import a layer archive or folder at sourceFolderPath into layerPath. */

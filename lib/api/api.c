@@ -25,7 +25,10 @@ static void last_free(void *p)
     free(l);
 }
 
-static void last_init(void) { pthread_key_create(&last_key, last_free); }
+static void last_init(void)
+{
+    pthread_key_create(&last_key, last_free);
+}
 
 static struct last_error *last_get(bool create)
 {
@@ -116,4 +119,7 @@ HCS_API HRESULT HcsGetErrorInfo(char **errorDocument)
     return l->hr;
 }
 
-HCS_API void HcsFree(void *buffer) { free(buffer); }
+HCS_API void HcsFree(void *buffer)
+{
+    free(buffer);
+}

@@ -71,7 +71,10 @@ static void op_unref_unlock(HCS_OPERATION op)
     __atomic_sub_fetch(&live_ops, 1, __ATOMIC_RELAXED);
 }
 
-long hcs_op_live_count(void) { return __atomic_load_n(&live_ops, __ATOMIC_RELAXED); }
+long hcs_op_live_count(void)
+{
+    return __atomic_load_n(&live_ops, __ATOMIC_RELAXED);
+}
 
 int hcs_op_check(HCS_OPERATION op, hcs_error **err)
 {
@@ -195,7 +198,7 @@ HCS_API uint64_t HcsGetOperationId(HCS_OPERATION operation)
     return operation->id;
 }
 
-/* --- results ------------------------------------------------------------------------------------ */
+/* --- results ---------------------------------------------------------------------------------- */
 
 static bool is_process_type(HCS_OPERATION_TYPE t)
 {
@@ -351,10 +354,10 @@ HCS_API HRESULT HcsCancelOperation(HCS_OPERATION operation)
     return hr;
 }
 
-/* --- the tracked-call side ----------------------------------------------------------------------- */
+/* --- the tracked-call side -------------------------------------------------------------------- */
 
-int hcs_op_begin(HCS_OPERATION op, HCS_OPERATION_TYPE type, HCS_SYSTEM system,
-                 HCS_PROCESS process, hcs_error **err)
+int hcs_op_begin(HCS_OPERATION op, HCS_OPERATION_TYPE type, HCS_SYSTEM system, HCS_PROCESS process,
+                 hcs_error **err)
 {
     if (hcs_op_check(op, err) < 0)
         return -1;

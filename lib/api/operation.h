@@ -24,8 +24,8 @@ typedef void (*hcs_op_work_fn)(HCS_OPERATION op, void *arg);
 /* Validate a handle given by the caller: E_HANDLE for NULL or a handle that is not an operation. */
 int hcs_op_check(HCS_OPERATION op, hcs_error **err);
 
-int hcs_op_begin(HCS_OPERATION op, HCS_OPERATION_TYPE type, HCS_SYSTEM system,
-                 HCS_PROCESS process, hcs_error **err);
+int hcs_op_begin(HCS_OPERATION op, HCS_OPERATION_TYPE type, HCS_SYSTEM system, HCS_PROCESS process,
+                 hcs_error **err);
 
 /*
  * Run work(op, arg) on a library thread. If the operation is cancelled before the work starts,

@@ -33,7 +33,10 @@ static void pool_atfork_child(void)
     pool.head = pool.tail = NULL;
 }
 
-static void pool_init(void) { pthread_atfork(NULL, NULL, pool_atfork_child); }
+static void pool_init(void)
+{
+    pthread_atfork(NULL, NULL, pool_atfork_child);
+}
 
 static void *worker(void *unused)
 {

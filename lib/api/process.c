@@ -13,9 +13,8 @@
     "processes run inside compute systems, which need the monitor (lib/monitor), not built yet"
 
 static HRESULT process_call(HCS_PROCESS process, HCS_SYSTEM system, HCS_OPERATION op,
-                            HCS_OPERATION_TYPE type, const hcs_type *doc_type,
-                            const char *doc_name, const char *doc, bool required,
-                            const char *what)
+                            HCS_OPERATION_TYPE type, const hcs_type *doc_type, const char *doc_name,
+                            const char *doc, bool required, const char *what)
 {
     hcs_error *err = NULL;
     if (hcs_op_begin(op, type, system, process, &err) < 0)
@@ -52,8 +51,8 @@ HCS_API HRESULT HcsCreateProcess(HCS_SYSTEM computeSystem, const char *processPa
         return hcs_api_fail_tracked(operation, HcsOperationTypeCreateProcess, err);
     }
     return process_call(NULL, computeSystem, operation, HcsOperationTypeCreateProcess,
-                        &hcs_type_process_parameters, "ProcessParameters", processParameters,
-                        true, "create process");
+                        &hcs_type_process_parameters, "ProcessParameters", processParameters, true,
+                        "create process");
 }
 
 HCS_API HRESULT HcsOpenProcess(HCS_SYSTEM computeSystem, uint32_t processId,
@@ -89,8 +88,7 @@ HCS_API HRESULT HcsTerminateProcess(HCS_PROCESS process, HCS_OPERATION operation
                         "terminate process");
 }
 
-HCS_API HRESULT HcsSignalProcess(HCS_PROCESS process, HCS_OPERATION operation,
-                                 const char *options)
+HCS_API HRESULT HcsSignalProcess(HCS_PROCESS process, HCS_OPERATION operation, const char *options)
 {
     hcs_api_enter();
     return process_call(process, NULL, operation, HcsOperationTypeSignalProcess,
@@ -101,8 +99,8 @@ HCS_API HRESULT HcsSignalProcess(HCS_PROCESS process, HCS_OPERATION operation,
 HCS_API HRESULT HcsGetProcessInfo(HCS_PROCESS process, HCS_OPERATION operation)
 {
     hcs_api_enter();
-    return process_call(process, NULL, operation, HcsOperationTypeGetProcessInfo, NULL, NULL,
-                        NULL, false, "get process info");
+    return process_call(process, NULL, operation, HcsOperationTypeGetProcessInfo, NULL, NULL, NULL,
+                        false, "get process info");
 }
 
 HCS_API HRESULT HcsGetProcessProperties(HCS_PROCESS process, HCS_OPERATION operation,
@@ -114,8 +112,7 @@ HCS_API HRESULT HcsGetProcessProperties(HCS_PROCESS process, HCS_OPERATION opera
                         "get process properties");
 }
 
-HCS_API HRESULT HcsModifyProcess(HCS_PROCESS process, HCS_OPERATION operation,
-                                 const char *settings)
+HCS_API HRESULT HcsModifyProcess(HCS_PROCESS process, HCS_OPERATION operation, const char *settings)
 {
     hcs_api_enter();
     return process_call(process, NULL, operation, HcsOperationTypeModifyProcess,

@@ -21,8 +21,8 @@ static int check_path(const char *name, const char *path, hcs_error **err)
 static int check_layer_data(const char *layer_data, hcs_error **err)
 {
     hcs_doc_layer_data *ld = NULL;
-    if (hcs_schema_parse(&hcs_type_layer_data, layer_data, "LayerData", false, (void **)&ld,
-                         err) < 0)
+    if (hcs_schema_parse(&hcs_type_layer_data, layer_data, "LayerData", false, (void **)&ld, err) <
+        0)
         return -1;
     hcs_schema_free(&hcs_type_layer_data, ld);
     return 0;

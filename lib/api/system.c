@@ -15,10 +15,10 @@
 #define NOT_BUILT_MONITOR                                                                          \
     "process-isolated compute systems need the monitor (lib/monitor), which is not built yet"
 #define NOT_BUILT_PARTITION                                                                        \
-    "utility VMs (VirtualMachine documents) need the partition module (lib/partition), which is " \
+    "utility VMs (VirtualMachine documents) need the partition module (lib/partition), which is "  \
     "not built yet"
 
-/* --- enumerate ---------------------------------------------------------------------------------- */
+/* --- enumerate -------------------------------------------------------------------------------- */
 
 struct enumerate_args {
     hcs_doc_system_query *query;
@@ -90,8 +90,8 @@ HCS_API HRESULT HcsEnumerateComputeSystems(const char *query, HCS_OPERATION oper
         hcs_err_set(&err, E_OUTOFMEMORY, "out of memory");
         return hcs_op_fail_sync(operation, err);
     }
-    if (hcs_schema_parse(&hcs_type_system_query, query, "SystemQuery", false,
-                         (void **)&a->query, &err) < 0) {
+    if (hcs_schema_parse(&hcs_type_system_query, query, "SystemQuery", false, (void **)&a->query,
+                         &err) < 0) {
         free(a);
         return hcs_op_fail_sync(operation, err);
     }
@@ -100,7 +100,8 @@ HCS_API HRESULT HcsEnumerateComputeSystems(const char *query, HCS_OPERATION oper
     return S_OK;
 }
 
-/* --- create and open ------------------------------------------------------------------------------ */
+/* --- create and open
+ * ------------------------------------------------------------------------------ */
 
 HCS_API HRESULT HcsCreateComputeSystem(const char *id, const char *configuration,
                                        HCS_OPERATION operation, const void *securityDescriptor,
@@ -167,7 +168,8 @@ HCS_API void HcsCloseComputeSystem(HCS_SYSTEM computeSystem)
     (void)computeSystem; /* no system handle can exist before the monitor is built */
 }
 
-/* --- lifecycle calls -------------------------------------------------------------------------------- */
+/* --- lifecycle calls
+ * -------------------------------------------------------------------------------- */
 
 /*
  * Common checks of a lifecycle call: the operation, the handle, the options document. Until the
@@ -207,8 +209,8 @@ HCS_API HRESULT HcsShutDownComputeSystem(HCS_SYSTEM computeSystem, HCS_OPERATION
                                          const char *options)
 {
     hcs_api_enter();
-    return lifecycle(computeSystem, operation, HcsOperationTypeShutdown,
-                     &hcs_type_shutdown_options, "ShutdownOptions", options, "shut down");
+    return lifecycle(computeSystem, operation, HcsOperationTypeShutdown, &hcs_type_shutdown_options,
+                     "ShutdownOptions", options, "shut down");
 }
 
 HCS_API HRESULT HcsTerminateComputeSystem(HCS_SYSTEM computeSystem, HCS_OPERATION operation,
@@ -246,8 +248,9 @@ HCS_API HRESULT HcsSaveComputeSystem(HCS_SYSTEM computeSystem, HCS_OPERATION ope
     if (computeSystem == NULL)
         hcs_err_set(&err, E_HANDLE, "save: the compute system handle is NULL");
     else
-        hcs_err_set(&err, E_NOTIMPL, "save: saving a compute system's state is not supported "
-                                     "on Linux");
+        hcs_err_set(&err, E_NOTIMPL,
+                    "save: saving a compute system's state is not supported "
+                    "on Linux");
     return hcs_op_fail_sync(operation, err);
 }
 

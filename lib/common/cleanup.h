@@ -16,7 +16,10 @@
 
 #include "error.h"
 
-static inline void hcs_cleanup_free(void *p) { free(*(void **)p); }
+static inline void hcs_cleanup_free(void *p)
+{
+    free(*(void **)p);
+}
 static inline void hcs_cleanup_close(const int *fd)
 {
     if (*fd >= 0) {
@@ -25,8 +28,14 @@ static inline void hcs_cleanup_close(const int *fd)
         errno = saved;
     }
 }
-static inline void hcs_cleanup_json(cJSON **j) { cJSON_Delete(*j); }
-static inline void hcs_cleanup_err(hcs_error **e) { hcs_err_free(*e); }
+static inline void hcs_cleanup_json(cJSON **j)
+{
+    cJSON_Delete(*j);
+}
+static inline void hcs_cleanup_err(hcs_error **e)
+{
+    hcs_err_free(*e);
+}
 
 #define AUTOFREE __attribute__((cleanup(hcs_cleanup_free)))
 #define AUTOCLOSE __attribute__((cleanup(hcs_cleanup_close)))

@@ -45,8 +45,14 @@ static char *dup_locked(char **field)
     return s;
 }
 
-char *hcs_ctx_runtime_root(void) { return dup_locked(&ctx.runtime_root); }
-char *hcs_ctx_data_root(void) { return dup_locked(&ctx.data_root); }
+char *hcs_ctx_runtime_root(void)
+{
+    return dup_locked(&ctx.runtime_root);
+}
+char *hcs_ctx_data_root(void)
+{
+    return dup_locked(&ctx.data_root);
+}
 
 int hcs_ctx_set_roots(const char *runtime_root, const char *data_root, hcs_error **err)
 {

@@ -1,5 +1,6 @@
 /* json.c - cJSON parsing with exact integers and error positions. */
 #include <ctype.h>
+#include <stdbool.h>
 #include <errno.h>
 #include <inttypes.h>
 #include <stdio.h>
@@ -75,6 +76,28 @@ static int attach_numbers(cJSON *n, const number_list *nl, size_t *idx)
     return 0;
 }
 
+/* True when the text ends inside a string or with a bracket or brace still open. */
+static bool ends_open(const char *s, size_t len)
+{
+    long depth = 0;
+    bool in_string = false;
+    for (size_t i = 0; i < len; i++) {
+        if (in_string) {
+            if (s[i] == '\\')
+                i++;
+            else if (s[i] == '"')
+                in_string = false;
+        } else if (s[i] == '"') {
+            in_string = true;
+        } else if (s[i] == '{' || s[i] == '[') {
+            depth++;
+        } else if (s[i] == '}' || s[i] == ']') {
+            depth--;
+        }
+    }
+    return in_string || depth > 0;
+}
+
 int hcs_json_parse(const char *text, size_t len, const char *what, cJSON **out, hcs_error **err)
 {
     *out = NULL;
@@ -104,6 +127,11 @@ int hcs_json_parse(const char *text, size_t len, const char *what, cJSON **out, 
             ws++;
         if (ws == len)
             return hcs_err_set(err, HCS_E_INVALID_JSON, "%s: empty document", what);
+        if (ends_open(text, len))
+            return hcs_err_set(err, HCS_E_INVALID_JSON,
+                               "%s: the document ends too early (line %zu, column %zu); a "
+                               "closing bracket, brace or quote is missing",
+                               what, line, col);
         return hcs_err_set(err, HCS_E_INVALID_JSON,
                            "%s: not valid JSON at line %zu, column %zu (near \"%s\")", what, line,
                            col, near);
@@ -113,10 +141,20 @@ int hcs_json_parse(const char *text, size_t len, const char *what, cJSON **out, 
         const char *p = end;
         while (p < text + len && (*p == ' ' || *p == '\t' || *p == '\r' || *p == '\n'))
             p++;
-        if (p < text + len)
+        if (p < text + len) {
+            size_t line = 1, col = 1;
+            for (const char *q = text; q < p; q++) {
+                if (*q == '\n') {
+                    line++;
+                    col = 1;
+                } else {
+                    col++;
+                }
+            }
             return hcs_err_set(err, HCS_E_INVALID_JSON,
-                               "%s: unexpected text after the JSON value at offset %zu", what,
-                               (size_t)(end - text));
+                               "%s: unexpected text after the JSON value at line %zu, column %zu",
+                               what, line, col);
+        }
     }
     number_list nl = {0};
     size_t idx = 0;
@@ -131,8 +169,7 @@ int hcs_json_parse(const char *text, size_t len, const char *what, cJSON **out, 
     free(nl.start);
     free(nl.len);
     if (rc < 0 || idx != found)
-        return hcs_err_set(err, HCS_E_INVALID_JSON, "%s: a number could not be read exactly",
-                           what);
+        return hcs_err_set(err, HCS_E_INVALID_JSON, "%s: a number could not be read exactly", what);
     *out = steal_ptr(&root);
     return 0;
 }
@@ -216,7 +253,10 @@ char *hcs_json_describe(const cJSON *n)
     return strdup("an unknown value");
 }
 
-char *hcs_json_print(const cJSON *n) { return cJSON_PrintUnformatted(n); }
+char *hcs_json_print(const cJSON *n)
+{
+    return cJSON_PrintUnformatted(n);
+}
 
 static cJSON *add_raw_number(cJSON *obj, const char *name, const char *text)
 {

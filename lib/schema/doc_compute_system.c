@@ -74,12 +74,13 @@ static const hcs_field layer_fields[] = {
 };
 const hcs_type hcs_type_layer = {"Layer", sizeof(hcs_doc_layer), layer_fields, check_layer};
 
-/* --- registry -------------------------------------------------------------------------------------- */
+/* --- registry
+ * -------------------------------------------------------------------------------------- */
 
 static const char *const hives[] = {"System", "Software", "Security", "Sam", "DefaultUser", NULL};
-static const char *const value_types[] = {"None",   "String", "ExpandedString", "MultiString",
-                                          "Binary", "DWord",  "QWord",          "CustomType",
-                                          NULL};
+static const char *const value_types[] = {"None",        "String",     "ExpandedString",
+                                          "MultiString", "Binary",     "DWord",
+                                          "QWord",       "CustomType", NULL};
 
 static const hcs_field registry_key_fields[] = {
     {.name = "Hive", .kind = HK_ENUM, .flags = HF_REQUIRED, .offset = NOSTORE, .values = hives},
@@ -95,9 +96,8 @@ static int check_registry_value(const void *obj, const cJSON *json, hcs_walk *w)
     (void)obj;
     static const char *const data_fields[] = {"StringValue", "BinaryValue", "DWordValue",
                                               "QWordValue"};
-    static const char *const wants[] = {
-        NULL, "StringValue", "StringValue", "StringValue", "BinaryValue", "DWordValue",
-        "QWordValue", "BinaryValue"};
+    static const char *const wants[] = {NULL,          "StringValue", "StringValue", "StringValue",
+                                        "BinaryValue", "DWordValue",  "QWordValue",  "BinaryValue"};
     const cJSON *type = cJSON_GetObjectItemCaseSensitive(json, "Type");
     int t = 0;
     for (int i = 0; value_types[i] != NULL; i++)
@@ -112,6 +112,10 @@ static int check_registry_value(const void *obj, const cJSON *json, hcs_walk *w)
                                  wants[t] ? " (it takes " : "", wants[t] ? wants[t] : "",
                                  wants[t] ? ")" : "");
     }
+    const cJSON *data = wants[t] ? cJSON_GetObjectItemCaseSensitive(json, wants[t]) : NULL;
+    if (wants[t] != NULL && (data == NULL || cJSON_IsNull(data)))
+        return hcs_walk_fail(w, wants[t], HCS_E_INVALID_JSON, "required when Type is \"%s\"",
+                             value_types[t]);
     const cJSON *custom = cJSON_GetObjectItemCaseSensitive(json, "CustomType");
     if (t == 7 && (custom == NULL || cJSON_IsNull(custom)))
         return hcs_walk_fail(w, "CustomType", HCS_E_INVALID_JSON,
@@ -126,7 +130,11 @@ static const hcs_field registry_value_fields[] = {
      .offset = NOSTORE,
      .type = &registry_key},
     {.name = "Name", .kind = HK_STRING, .offset = NOSTORE},
-    {.name = "Type", .kind = HK_ENUM, .flags = HF_REQUIRED, .offset = NOSTORE, .values = value_types},
+    {.name = "Type",
+     .kind = HK_ENUM,
+     .flags = HF_REQUIRED,
+     .offset = NOSTORE,
+     .values = value_types},
     {.name = "StringValue", .kind = HK_STRING, .offset = NOSTORE},
     {.name = "BinaryValue", .kind = HK_STRING, .offset = NOSTORE},
     {.name = "DWordValue", .kind = HK_U32, .offset = NOSTORE},
@@ -152,7 +160,7 @@ static const hcs_field registry_changes_fields[] = {
 };
 const hcs_type hcs_type_registry_changes = {"RegistryChanges", 0, registry_changes_fields, NULL};
 
-/* --- Container ---------------------------------------------------------------------------------- */
+/* --- Container -------------------------------------------------------------------------------- */
 
 static int check_guest_os(const void *obj, const cJSON *json, hcs_walk *w)
 {
@@ -249,9 +257,8 @@ static const hcs_field container_processor_fields[] = {
      .max = 10000},
     END,
 };
-const hcs_type hcs_type_container_processor = {"Container_Processor",
-                                               sizeof(hcs_doc_container_processor),
-                                               container_processor_fields, NULL};
+const hcs_type hcs_type_container_processor = {
+    "Container_Processor", sizeof(hcs_doc_container_processor), container_processor_fields, NULL};
 
 static int check_networking(const void *obj, const cJSON *json, hcs_walk *w)
 {
@@ -293,8 +300,8 @@ static const hcs_field oci_pids_fields[] = {
     {.name = "limit", .kind = HK_I64, .flags = HF_REQUIRED, .offset = OFF(hcs_doc_oci_pids, limit)},
     END,
 };
-static const hcs_type oci_pids = {"linux.resources.pids", sizeof(hcs_doc_oci_pids),
-                                  oci_pids_fields, NULL};
+static const hcs_type oci_pids = {"linux.resources.pids", sizeof(hcs_doc_oci_pids), oci_pids_fields,
+                                  NULL};
 
 static const hcs_field oci_resources_fields[] = {
     {.name = "pids",
@@ -382,10 +389,13 @@ static const hcs_field container_fields[] = {
 const hcs_type hcs_type_container = {"Container", sizeof(hcs_doc_container), container_fields,
                                      NULL};
 
-/* --- VirtualMachine (validated here; run by the partition module) ------------------------------ */
+/* --- VirtualMachine (validated here; run by the partition module) ----------------------------- */
 
 static const hcs_field kernel_direct_fields[] = {
-    {.name = "KernelFilePath", .kind = HK_STRING, .flags = HF_REQUIRED | HF_ABSOLUTE, .offset = NOSTORE},
+    {.name = "KernelFilePath",
+     .kind = HK_STRING,
+     .flags = HF_REQUIRED | HF_ABSOLUTE,
+     .offset = NOSTORE},
     {.name = "InitRdPath", .kind = HK_STRING, .flags = HF_ABSOLUTE, .offset = NOSTORE},
     {.name = "KernelCmdLine", .kind = HK_STRING, .offset = NOSTORE},
     END,
@@ -434,7 +444,12 @@ static const hcs_field vm_memory_fields[] = {
 static const hcs_type vm_memory = {"VirtualMachine_Memory", 0, vm_memory_fields, NULL};
 
 static const hcs_field vm_processor_fields[] = {
-    {.name = "Count", .kind = HK_U32, .flags = HF_REQUIRED, .offset = NOSTORE, .min = 1, .max = 255},
+    {.name = "Count",
+     .kind = HK_U32,
+     .flags = HF_REQUIRED,
+     .offset = NOSTORE,
+     .min = 1,
+     .max = 255},
     UNSUPPORTED("Limit", "not implemented yet"),
     UNSUPPORTED("Weight", "not implemented yet"),
     UNSUPPORTED("Reservation", "not implemented yet"),
@@ -454,7 +469,11 @@ static const hcs_field vm_processor_fields[] = {
 static const hcs_type vm_processor = {"VirtualMachine_Processor", 0, vm_processor_fields, NULL};
 
 static const hcs_field topology_fields[] = {
-    {.name = "Memory", .kind = HK_OBJECT, .flags = HF_REQUIRED, .offset = NOSTORE, .type = &vm_memory},
+    {.name = "Memory",
+     .kind = HK_OBJECT,
+     .flags = HF_REQUIRED,
+     .offset = NOSTORE,
+     .type = &vm_memory},
     {.name = "Processor", .kind = HK_OBJECT, .offset = NOSTORE, .type = &vm_processor},
     UNSUPPORTED("Numa", "virtual NUMA is not implemented"),
     END,
@@ -462,7 +481,10 @@ static const hcs_field topology_fields[] = {
 static const hcs_type topology = {"Topology", 0, topology_fields, NULL};
 
 static const hcs_field com_port_fields[] = {
-    {.name = "NamedPipe", .kind = HK_STRING, .flags = HF_ABSOLUTE, .offset = NOSTORE,
+    {.name = "NamedPipe",
+     .kind = HK_STRING,
+     .flags = HF_ABSOLUTE,
+     .offset = NOSTORE,
      .note = "a unix socket path"},
     {.name = "OptimizeForDebugger", .kind = HK_BOOL, .offset = NOSTORE},
     END,
@@ -533,7 +555,11 @@ static const hcs_field plan9_share_fields[] = {
 static const hcs_type plan9_share = {"Plan9Share", 0, plan9_share_fields, NULL};
 
 static const hcs_field plan9_fields[] = {
-    {.name = "Shares", .kind = HK_ARRAY, .elem = HK_OBJECT, .offset = NOSTORE, .type = &plan9_share},
+    {.name = "Shares",
+     .kind = HK_ARRAY,
+     .elem = HK_OBJECT,
+     .offset = NOSTORE,
+     .type = &plan9_share},
     END,
 };
 static const hcs_type plan9 = {"Plan9", 0, plan9_fields, NULL};
@@ -579,15 +605,20 @@ static int check_vm(const void *obj, const cJSON *json, hcs_walk *w)
     const cJSON *chipset_json = cJSON_GetObjectItemCaseSensitive(json, "Chipset");
     const cJSON *kernel = cJSON_GetObjectItemCaseSensitive(chipset_json, "LinuxKernelDirect");
     if (kernel == NULL || cJSON_IsNull(kernel))
-        return hcs_walk_fail(w, "Chipset.LinuxKernelDirect", HCS_E_INVALID_JSON,
-                             "required field is missing (utility VMs boot a Linux kernel directly)");
+        return hcs_walk_fail(
+            w, "Chipset.LinuxKernelDirect", HCS_E_INVALID_JSON,
+            "required field is missing (utility VMs boot a Linux kernel directly)");
     return 0;
 }
 
 static const hcs_field vm_fields[] = {
     {.name = "Version", .kind = HK_OBJECT, .offset = NOSTORE, .type = &hcs_type_version},
     {.name = "StopOnReset", .kind = HK_BOOL, .offset = NOSTORE},
-    {.name = "Chipset", .kind = HK_OBJECT, .flags = HF_REQUIRED, .offset = NOSTORE, .type = &chipset},
+    {.name = "Chipset",
+     .kind = HK_OBJECT,
+     .flags = HF_REQUIRED,
+     .offset = NOSTORE,
+     .type = &chipset},
     {.name = "ComputeTopology",
      .kind = HK_OBJECT,
      .flags = HF_REQUIRED,
@@ -611,7 +642,7 @@ static const hcs_field vm_fields[] = {
 };
 const hcs_type hcs_type_virtual_machine = {"VirtualMachine", 0, vm_fields, check_vm};
 
-/* --- ComputeSystem ------------------------------------------------------------------------------ */
+/* --- ComputeSystem ---------------------------------------------------------------------------- */
 
 static int check_compute_system(const void *obj, const cJSON *json, hcs_walk *w)
 {

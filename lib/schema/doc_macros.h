@@ -8,7 +8,10 @@
 
 #define OFF(type, member) offsetof(type, member)
 #define NOSTORE HCS_NOSTORE
-#define END {.name = NULL}
+#define END                                                                                        \
+    {                                                                                              \
+        .name = NULL                                                                               \
+    }
 /* A field of the HCS schema that has no meaning (yet) on Linux: refused by name, with why. */
 #define UNSUPPORTED(fname, why)                                                                    \
     {                                                                                              \

@@ -1,4 +1,5 @@
 /* doc_process.c - ProcessParameters, ProcessModifyRequest, SignalProcessOptions (§5.4). */
+#include <stdio.h>
 #include <string.h>
 
 #include "doc_macros.h"
@@ -15,9 +16,11 @@ static int check_process_parameters(const void *obj, const cJSON *json, hcs_walk
         return hcs_walk_fail(w, "CommandLine", HCS_E_INVALID_JSON,
                              "cannot be combined with CommandArgs (give the command once)");
     for (size_t i = 0; i < p->environment.n; i++)
-        if (strchr(p->environment.keys[i], '=') != NULL)
-            return hcs_walk_fail(w, "Environment", HCS_E_INVALID_JSON,
-                                 "variable name \"%s\" contains '='", p->environment.keys[i]);
+        if (strchr(p->environment.keys[i], '=') != NULL) {
+            char key[300];
+            snprintf(key, sizeof(key), "Environment[\"%.280s\"]", p->environment.keys[i]);
+            return hcs_walk_fail(w, key, HCS_E_INVALID_JSON, "a variable name cannot contain '='");
+        }
     bool console = p->emulate_console.value;
     if (console && p->create_stderr_pipe.value)
         return hcs_walk_fail(w, "CreateStdErrPipe", HCS_E_INVALID_JSON,
@@ -85,8 +88,14 @@ const hcs_type hcs_type_process_parameters = {"ProcessParameters",
                                               process_parameters_fields, check_process_parameters};
 
 static const hcs_field console_size_fields[] = {
-    {.name = "Height", .kind = HK_U16, .flags = HF_REQUIRED, .offset = OFF(hcs_doc_console_size, height)},
-    {.name = "Width", .kind = HK_U16, .flags = HF_REQUIRED, .offset = OFF(hcs_doc_console_size, width)},
+    {.name = "Height",
+     .kind = HK_U16,
+     .flags = HF_REQUIRED,
+     .offset = OFF(hcs_doc_console_size, height)},
+    {.name = "Width",
+     .kind = HK_U16,
+     .flags = HF_REQUIRED,
+     .offset = OFF(hcs_doc_console_size, width)},
     END,
 };
 static const hcs_type console_size = {"ConsoleSize", sizeof(hcs_doc_console_size),

@@ -8,18 +8,30 @@
 #include "doc_macros.h"
 #include "documents.h"
 
-/* --- PropertyQuery ----------------------------------------------------------------------------- */
+/* --- PropertyQuery ---------------------------------------------------------------------------- */
 
-static const char *const property_types[] = {
-    "Memory",          "Statistics",        "ProcessList",
-    "TerminateOnLastHandleClosed",          "SharedMemoryRegion",
-    "GuestConnection", "GuestMemory",       "ContainerCredentialGuard",
-    "ICHeartbeatStatus", "ProcessorTopology", "CpuGroup",
-    "SystemGUID",      NULL};
-static const char *const property_types_unsupported[] = {
-    "SharedMemoryRegion", "GuestConnection",   "GuestMemory", "ContainerCredentialGuard",
-    "ICHeartbeatStatus",  "ProcessorTopology", "CpuGroup",    "SystemGUID",
-    NULL};
+static const char *const property_types[] = {"Memory",
+                                             "Statistics",
+                                             "ProcessList",
+                                             "TerminateOnLastHandleClosed",
+                                             "SharedMemoryRegion",
+                                             "GuestConnection",
+                                             "GuestMemory",
+                                             "ContainerCredentialGuard",
+                                             "ICHeartbeatStatus",
+                                             "ProcessorTopology",
+                                             "CpuGroup",
+                                             "SystemGUID",
+                                             NULL};
+static const char *const property_types_unsupported[] = {"SharedMemoryRegion",
+                                                         "GuestConnection",
+                                                         "GuestMemory",
+                                                         "ContainerCredentialGuard",
+                                                         "ICHeartbeatStatus",
+                                                         "ProcessorTopology",
+                                                         "CpuGroup",
+                                                         "SystemGUID",
+                                                         NULL};
 
 static const hcs_field property_query_fields[] = {
     {.name = "PropertyTypes",
@@ -35,7 +47,7 @@ static const hcs_field property_query_fields[] = {
 const hcs_type hcs_type_property_query = {"PropertyQuery", sizeof(hcs_doc_property_query),
                                           property_query_fields, NULL};
 
-/* --- SystemQuery ------------------------------------------------------------------------------- */
+/* --- SystemQuery ------------------------------------------------------------------------------ */
 
 static const char *const system_types[] = {"Container", "VirtualMachine", NULL};
 static const hcs_field system_query_fields[] = {
@@ -58,7 +70,7 @@ static const hcs_field system_query_fields[] = {
 const hcs_type hcs_type_system_query = {"SystemQuery", sizeof(hcs_doc_system_query),
                                         system_query_fields, NULL};
 
-/* --- ModifySettingRequest ----------------------------------------------------------------------- */
+/* --- ModifySettingRequest --------------------------------------------------------------------- */
 
 enum settings_kind { SETTINGS_U64, SETTINGS_OBJECT };
 
@@ -110,8 +122,13 @@ static int check_modify_request(const void *obj, const cJSON *json, hcs_walk *w)
     }
     if (!(r->requests & (1u << m->request_type))) {
         const char *rt = hcs_enum_name(request_types, m->request_type);
-        return hcs_walk_fail(w, "RequestType", HCS_E_INVALID_JSON, "\"%s\" is not valid for %s",
-                             rt ? rt : "?", r->path);
+        char valid[64] = "";
+        for (int t = HCS_REQUEST_ADD; t <= HCS_REQUEST_UPDATE; t++)
+            if (r->requests & (1u << t))
+                snprintf(valid + strlen(valid), sizeof(valid) - strlen(valid), "%s\"%s\"",
+                         valid[0] ? " or " : "", hcs_enum_name(request_types, t));
+        return hcs_walk_fail(w, "RequestType", HCS_E_INVALID_JSON,
+                             "\"%s\" is not valid for %s (use %s)", rt ? rt : "?", r->path, valid);
     }
     const cJSON *settings = cJSON_GetObjectItemCaseSensitive(json, "Settings");
     if (settings == NULL || cJSON_IsNull(settings))
@@ -148,7 +165,7 @@ static const hcs_field modify_request_fields[] = {
 const hcs_type hcs_type_modify_request = {"ModifySettingRequest", sizeof(hcs_doc_modify_request),
                                           modify_request_fields, check_modify_request};
 
-/* --- LayerData ---------------------------------------------------------------------------------- */
+/* --- LayerData -------------------------------------------------------------------------------- */
 
 static const hcs_field layer_data_fields[] = {
     {.name = "SchemaVersion",
@@ -165,7 +182,7 @@ static const hcs_field layer_data_fields[] = {
 const hcs_type hcs_type_layer_data = {"LayerData", sizeof(hcs_doc_layer_data), layer_data_fields,
                                       NULL};
 
-/* --- option documents --------------------------------------------------------------------------- */
+/* --- option documents ------------------------------------------------------------------------- */
 
 static const char *const shutdown_types[] = {"Shutdown", "Hibernate", "Reboot", NULL};
 static const char *const shutdown_types_unsupported[] = {"Hibernate", "Reboot", NULL};
@@ -210,17 +227,16 @@ static const hcs_field start_fields[] = {
     UNSUPPORTED("DestinationMigrationOptions", "live migration is not implemented"),
     END,
 };
-const hcs_type hcs_type_start_options = {"StartOptions", sizeof(hcs_doc_empty), start_fields,
-                                         NULL};
+const hcs_type hcs_type_start_options = {"StartOptions", sizeof(hcs_doc_empty), start_fields, NULL};
 
 static const hcs_field empty_fields[] = {END};
 const hcs_type hcs_type_empty_options = {"options", sizeof(hcs_doc_empty), empty_fields, NULL};
 
-/* --- service documents -------------------------------------------------------------------------- */
+/* --- service documents ------------------------------------------------------------------------ */
 
 static const char *const service_property_types[] = {
-    "Basic", "Host", "CpuGroup", "ProcessorTopology", "ContainerCredentialGuard", "QoSCapabilities",
-    NULL};
+    "Basic",           "Host", "CpuGroup", "ProcessorTopology", "ContainerCredentialGuard",
+    "QoSCapabilities", NULL};
 static const char *const service_property_unsupported[] = {
     "CpuGroup", "ProcessorTopology", "ContainerCredentialGuard", "QoSCapabilities", NULL};
 static const hcs_field service_query_fields[] = {
@@ -284,9 +300,8 @@ static int check_service_modify(const void *obj, const cJSON *json, hcs_walk *w)
     const cJSON *settings = cJSON_GetObjectItemCaseSensitive(json, "Settings");
     if (settings == NULL || cJSON_IsNull(settings))
         return hcs_walk_fail(w, "Settings", HCS_E_INVALID_JSON, "required field is missing");
-    const hcs_type *t = m->property_type == HCS_SERVICE_SETTING_LOGGING
-                            ? &hcs_type_logging_settings
-                            : &hcs_type_roots_settings;
+    const hcs_type *t = m->property_type == HCS_SERVICE_SETTING_LOGGING ? &hcs_type_logging_settings
+                                                                        : &hcs_type_roots_settings;
     char path[sizeof(w->path) + 16];
     snprintf(path, sizeof(path), "%s%sSettings", w->path, w->len ? "." : "");
     return hcs_schema_parse_json(t, settings, w->doc, path, NULL, w->err);

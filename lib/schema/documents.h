@@ -19,7 +19,7 @@ typedef struct {
     hcs_opt_u64 major, minor;
 } hcs_doc_version;
 
-/* --- ComputeSystem ------------------------------------------------------------------------------ */
+/* --- ComputeSystem ---------------------------------------------------------------------------- */
 
 enum { HCS_PATH_TYPE_ABSOLUTE = 1, HCS_PATH_TYPE_SMB_SHARE };
 
@@ -102,7 +102,7 @@ extern const hcs_type hcs_type_container_processor;
 extern const hcs_type hcs_type_layer;
 extern const hcs_type hcs_type_registry_changes;
 
-/* --- Processes ---------------------------------------------------------------------------------- */
+/* --- Processes -------------------------------------------------------------------------------- */
 
 typedef struct {
     char *application_name;
@@ -143,7 +143,7 @@ extern const hcs_type hcs_type_process_parameters;
 extern const hcs_type hcs_type_process_modify;
 extern const hcs_type hcs_type_signal_options;
 
-/* --- Queries and requests ------------------------------------------------------------------------ */
+/* --- Queries and requests --------------------------------------------------------------------- */
 
 enum {
     HCS_PROPERTY_MEMORY = 1,
@@ -201,7 +201,7 @@ extern const hcs_type hcs_type_pause_options;
 extern const hcs_type hcs_type_start_options;
 extern const hcs_type hcs_type_empty_options;
 
-/* --- Service ------------------------------------------------------------------------------------- */
+/* --- Service ---------------------------------------------------------------------------------- */
 
 enum { HCS_SERVICE_PROPERTY_BASIC = 1, HCS_SERVICE_PROPERTY_HOST };
 

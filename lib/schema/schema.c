@@ -114,7 +114,7 @@ static char *suggest(const char *bad, const char *const *names, size_t n)
     return list;
 }
 
-/* --- storage ----------------------------------------------------------------------------------- */
+/* --- storage ---------------------------------------------------------------------------------- */
 
 static size_t storage_size(int kind, const hcs_type *t)
 {
@@ -147,7 +147,7 @@ static size_t storage_size(int kind, const hcs_type *t)
     }
 }
 
-/* --- values ------------------------------------------------------------------------------------ */
+/* --- values ----------------------------------------------------------------------------------- */
 
 static int parse_unsigned(const hcs_field *f, int kind, const cJSON *j, hcs_walk *w, void *dst)
 {
@@ -210,10 +210,10 @@ static int parse_enum(const hcs_field *f, const cJSON *j, hcs_walk *w, void *dst
     while (f->values[n] != NULL)
         n++;
     if (!cJSON_IsString(j)) {
-        AUTOFREE char *list = suggest("", f->values, n);
+        AUTOFREE char *list = suggest("", f->values, n); /* "; expected one of: ..." */
         AUTOFREE char *got = hcs_json_describe(j);
-        return hcs_walk_fail(w, NULL, HCS_E_INVALID_JSON, "expected a string, got %s%s",
-                             got ? got : "?", list ? list : "");
+        return hcs_walk_fail(w, NULL, HCS_E_INVALID_JSON, "expected a string (one of: %s), got %s",
+                             list ? list + strlen("; expected one of: ") : "", got ? got : "?");
     }
     const char *s = j->valuestring;
     for (size_t i = 0; i < n; i++) {
@@ -222,8 +222,8 @@ static int parse_enum(const hcs_field *f, const cJSON *j, hcs_walk *w, void *dst
         for (size_t k = 0; f->unsupported && f->unsupported[k]; k++)
             if (strcmp(s, f->unsupported[k]) == 0)
                 return hcs_walk_fail(w, NULL, HCS_E_INVALID_JSON,
-                                     "\"%s\" is not supported on Linux%s%s", s,
-                                     f->note ? ": " : "", f->note ? f->note : "");
+                                     "\"%s\" is not supported on Linux%s%s", s, f->note ? ": " : "",
+                                     f->note ? f->note : "");
         if (dst != NULL)
             *(int *)dst = (int)i + 1;
         return 0;
@@ -234,6 +234,25 @@ static int parse_enum(const hcs_field *f, const cJSON *j, hcs_walk *w, void *dst
 }
 
 static int parse_object(const hcs_type *t, const cJSON *j, hcs_walk *w, void *obj);
+
+static int parse_string(const hcs_field *f, bool element, const cJSON *j, hcs_walk *w, void *dst)
+{
+    /* On an array field, HF_NONEMPTY is about the array, not its strings. */
+    bool nonempty = (f->flags & HF_NONEMPTY) && !element;
+    if (!cJSON_IsString(j) || (nonempty && j->valuestring[0] == '\0') ||
+        ((f->flags & HF_ABSOLUTE) && j->valuestring[0] != '/')) {
+        char what[160];
+        snprintf(what, sizeof(what), "%s%s%s%s",
+                 (f->flags & HF_ABSOLUTE) ? "an absolute path"
+                 : nonempty               ? "a non-empty string"
+                                          : "a string",
+                 f->note ? " (" : "", f->note ? f->note : "", f->note ? ")" : "");
+        return fail_got(w, j, what);
+    }
+    if (dst != NULL && (*(char **)dst = strdup(j->valuestring)) == NULL)
+        return hcs_walk_fail(w, NULL, E_OUTOFMEMORY, "out of memory");
+    return 0;
+}
 
 static int parse_object_field(const hcs_field *f, const cJSON *j, hcs_walk *w, void *dst,
                               bool inline_storage)
@@ -374,15 +393,7 @@ static int parse_value(const hcs_field *f, int kind, const cJSON *j, hcs_walk *w
         }
         return 0;
     case HK_STRING:
-        if (!cJSON_IsString(j))
-            return fail_got(w, j, (f->flags & HF_ABSOLUTE) ? "an absolute path" : "a string");
-        if ((f->flags & HF_NONEMPTY) && j->valuestring[0] == '\0')
-            return fail_got(w, j, "a non-empty string");
-        if ((f->flags & HF_ABSOLUTE) && j->valuestring[0] != '/')
-            return fail_got(w, j, "an absolute path");
-        if (dst != NULL && (*(char **)dst = strdup(j->valuestring)) == NULL)
-            return hcs_walk_fail(w, NULL, E_OUTOFMEMORY, "out of memory");
-        return 0;
+        return parse_string(f, element, j, w, dst);
     case HK_U8:
     case HK_U16:
     case HK_U32:
@@ -432,12 +443,25 @@ static int parse_object(const hcs_type *t, const cJSON *j, hcs_walk *w, void *ob
         while (k < nf && strcmp(t->fields[k].name, c->string) != 0)
             k++;
         if (k == nf) {
+            /* Suggest any known name, but list only the supported ones. */
             const char *names[MAX_FIELDS];
+            size_t nn = 0;
             for (size_t i = 0; i < nf; i++)
-                names[i] = t->fields[i].name;
-            AUTOFREE char *hint = suggest(c->string, names, nf);
-            return hcs_walk_fail(w, c->string, HCS_E_INVALID_JSON, "unknown field in %s%s",
-                                 t->name, hint ? hint : "");
+                if (!(t->fields[i].flags & HF_UNSUPPORTED))
+                    names[nn++] = t->fields[i].name;
+            AUTOFREE char *hint = suggest(c->string, names, nn);
+            if (hint != NULL && strncmp(hint, "; expected", 10) == 0) {
+                const char *all[MAX_FIELDS];
+                for (size_t i = 0; i < nf; i++)
+                    all[i] = t->fields[i].name;
+                AUTOFREE char *near = suggest(c->string, all, nf);
+                if (near != NULL && strncmp(near, "; did you", 9) == 0) {
+                    free(hint);
+                    hint = steal_ptr(&near);
+                }
+            }
+            return hcs_walk_fail(w, c->string, HCS_E_INVALID_JSON, "unknown field in %s%s", t->name,
+                                 hint ? hint : "");
         }
         const hcs_field *f = &t->fields[k];
         if (seen[k])
@@ -467,7 +491,7 @@ static int parse_object(const hcs_type *t, const cJSON *j, hcs_walk *w, void *ob
     return 0;
 }
 
-/* --- freeing ----------------------------------------------------------------------------------- */
+/* --- freeing ---------------------------------------------------------------------------------- */
 
 static void free_object(const hcs_type *t, void *obj)
 {
@@ -534,12 +558,14 @@ void hcs_schema_free(const hcs_type *t, void *obj)
     free(obj);
 }
 
-/* --- entry points ------------------------------------------------------------------------------ */
+/* --- entry points ----------------------------------------------------------------------------- */
 
 int hcs_schema_parse_json(const hcs_type *t, const cJSON *json, const char *docname,
                           const char *path, void **out, hcs_error **err)
 {
     hcs_walk w = {.err = err, .doc = docname};
+    if (out != NULL)
+        *out = NULL;
     if (path != NULL && path[0] != '\0')
         walk_push(&w, "%s", path);
     void *obj = t->size ? calloc(1, t->size) : NULL;

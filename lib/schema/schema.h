@@ -87,9 +87,9 @@ struct hcs_walk;
 struct hcs_field;
 
 typedef struct hcs_type {
-    const char *name;                /* for messages: "Container" */
-    size_t size;                     /* sizeof the C struct; 0 when nothing is stored */
-    const struct hcs_field *fields;  /* terminated by an entry whose name is NULL */
+    const char *name;               /* for messages: "Container" */
+    size_t size;                    /* sizeof the C struct; 0 when nothing is stored */
+    const struct hcs_field *fields; /* terminated by an entry whose name is NULL */
     /* Rules across fields, run after the fields parsed; obj may be NULL when size is 0. */
     int (*check)(const void *obj, const cJSON *json, struct hcs_walk *w);
 } hcs_type;
@@ -111,7 +111,7 @@ typedef struct hcs_field {
 /* The walk state: the error out-parameter and the JSON path of the current value. */
 typedef struct hcs_walk {
     hcs_error **err;
-    const char *doc;  /* document name for root-level messages */
+    const char *doc; /* document name for root-level messages */
     char path[512];
     size_t len;
 } hcs_walk;

@@ -46,8 +46,7 @@ int hcs_store_ensure_roots(hcs_error **err)
     return 0;
 }
 
-/* --- entries -----------------------------------------------------------------------------------
- */
+/* --- entries ---------------------------------------------------------------------------------- */
 
 static void entry_free(hcs_store_entry *e)
 {
@@ -221,8 +220,7 @@ int hcs_store_owner_alive(const hcs_store_entry *e, hcs_error **err)
     return hcs_err_errno(err, errno, "lock %s/" HCS_STORE_LOCK_FILE, e->path);
 }
 
-/* --- files -------------------------------------------------------------------------------------
- */
+/* --- files ------------------------------------------------------------------------------------ */
 
 static int check_file_name(const char *name, hcs_error **err)
 {
@@ -258,8 +256,7 @@ int hcs_store_read_file(const hcs_store_entry *e, const char *name, size_t max, 
     return 0;
 }
 
-/* --- state -------------------------------------------------------------------------------------
- */
+/* --- state ------------------------------------------------------------------------------------ */
 
 /* An integer whose source text still tells its value: the text has every digit, the double not. */
 static int exact_text_holds(const cJSON *n)

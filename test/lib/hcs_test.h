@@ -18,7 +18,10 @@ void hcs_test_register(hcs_suite_fn fn);
 
 #define HCS_TEST_SUITE(fn)                                                                         \
     static Suite *fn(void);                                                                        \
-    __attribute__((constructor)) static void fn##_register(void) { hcs_test_register(fn); }       \
+    __attribute__((constructor)) static void fn##_register(void)                                   \
+    {                                                                                              \
+        hcs_test_register(fn);                                                                     \
+    }                                                                                              \
     static Suite *fn(void)
 
 /* Report a test that is not run here, with the reason. */
@@ -36,7 +39,7 @@ const char *hcs_test_root(void); /* the temporary folder */
 #define ck_assert_hr(got, want)                                                                    \
     do {                                                                                           \
         HRESULT got_ = (got), want_ = (want);                                                      \
-        ck_assert_msg(got_ == want_, "%s = 0x%08X, expected 0x%08X (%s)", #got, (uint32_t)got_,   \
+        ck_assert_msg(got_ == want_, "%s = 0x%08X, expected 0x%08X (%s)", #got, (uint32_t)got_,    \
                       (uint32_t)want_, #want);                                                     \
     } while (0)
 

@@ -40,7 +40,10 @@ void hcs_test_skip(const char *name, const char *reason)
 static char base[64];
 static char root[256];
 
-const char *hcs_test_root(void) { return root; }
+const char *hcs_test_root(void)
+{
+    return root;
+}
 
 void hcs_test_roots_setup(void)
 {

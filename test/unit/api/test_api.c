@@ -64,7 +64,7 @@ static char *ids_of(const char *doc)
     return out;
 }
 
-/* --- service ------------------------------------------------------------------------------------- */
+/* --- service ---------------------------------------------------------------------------------- */
 
 START_TEST(service_properties__default_reports_basic_and_host)
 {
@@ -130,18 +130,17 @@ END_TEST
 START_TEST(service_settings__change_roots_and_log_level)
 {
     char *doc = NULL;
-    ck_assert_hr(HcsModifyServiceSettings(
-                     "{\"PropertyType\":\"Roots\",\"Settings\":{\"RuntimeRoot\":\"/tmp/x-run\"}}",
-                     &doc),
-                 S_OK);
+    ck_assert_hr(
+        HcsModifyServiceSettings(
+            "{\"PropertyType\":\"Roots\",\"Settings\":{\"RuntimeRoot\":\"/tmp/x-run\"}}", &doc),
+        S_OK);
     ck_assert_ptr_null(doc);
     char *run = hcs_ctx_runtime_root();
     ck_assert_str_eq(run, "/tmp/x-run");
     free(run);
-    ck_assert_hr(
-        HcsModifyServiceSettings("{\"PropertyType\":\"Logging\",\"Settings\":{\"Level\":\"Debug\"}}",
-                                 NULL),
-        S_OK);
+    ck_assert_hr(HcsModifyServiceSettings(
+                     "{\"PropertyType\":\"Logging\",\"Settings\":{\"Level\":\"Debug\"}}", NULL),
+                 S_OK);
     ck_assert_int_eq(hcs_ctx_log_level(), HCS_LOG_DEBUG);
     ck_assert_hr(HcsModifyServiceSettings(
                      "{\"PropertyType\":\"Logging\",\"Settings\":{\"Level\":\"Loud\"}}", &doc),
@@ -162,7 +161,7 @@ START_TEST(service_settings__change_roots_and_log_level)
 }
 END_TEST
 
-/* --- enumerate and open -------------------------------------------------------------------------- */
+/* --- enumerate and open ----------------------------------------------------------------------- */
 
 START_TEST(enumerate__lists_systems_and_applies_filters)
 {
@@ -211,7 +210,8 @@ START_TEST(open__unknown_id_is_not_found_and_bad_id_is_invalid)
 }
 END_TEST
 
-/* --- create ---------------------------------------------------------------------------------------- */
+/* --- create
+ * ---------------------------------------------------------------------------------------- */
 
 static HRESULT create(const char *id, const char *config, char **doc)
 {
@@ -267,7 +267,8 @@ START_TEST(create__rejects_duplicate_id_bad_id_and_bad_arguments)
 }
 END_TEST
 
-/* --- calls whose module is not built yet ------------------------------------------------------------ */
+/* --- calls whose module is not built yet
+ * ------------------------------------------------------------ */
 
 START_TEST(lifecycle__null_handles_are_refused_before_anything_else)
 {
@@ -300,8 +301,9 @@ START_TEST(lifecycle__null_handles_are_refused_before_anything_else)
     ck_assert_hr(HcsSignalProcess(NULL, op, "{\"Signal\":15}"), E_HANDLE);
     ck_assert_hr(HcsGetProcessInfo(NULL, op), E_HANDLE);
     ck_assert_hr(HcsGetProcessProperties(NULL, op, NULL), E_HANDLE);
-    ck_assert_hr(HcsModifyProcess(NULL, op, "{\"Operation\":\"CloseHandle\",\"CloseHandle\":{"
-                                            "\"Handle\":\"StdIn\"}}"),
+    ck_assert_hr(HcsModifyProcess(NULL, op,
+                                  "{\"Operation\":\"CloseHandle\",\"CloseHandle\":{"
+                                  "\"Handle\":\"StdIn\"}}"),
                  E_HANDLE);
     ck_assert_hr(HcsSetProcessCallback(NULL, 0, NULL, NULL), E_HANDLE);
     ck_assert_hr(HcsWaitForProcessExit(NULL, 0, NULL), E_HANDLE);
@@ -338,8 +340,9 @@ START_TEST(not_built__system_and_process_calls_answer_e_notimpl_with_the_reason)
     HcsFree(doc);
     ck_assert_hr(HcsGetComputeSystemProperties(sys, op, "{\"PropertyTypes\":[\"Statistics\"]}"),
                  E_NOTIMPL);
-    ck_assert_hr(HcsModifyComputeSystem(sys, op, "{\"ResourcePath\":\"Container/Memory/SizeInMB\","
-                                                 "\"RequestType\":\"Update\",\"Settings\":64}",
+    ck_assert_hr(HcsModifyComputeSystem(sys, op,
+                                        "{\"ResourcePath\":\"Container/Memory/SizeInMB\","
+                                        "\"RequestType\":\"Update\",\"Settings\":64}",
                                         NULL),
                  E_NOTIMPL);
     ck_assert_hr(HcsModifyComputeSystem(sys, op, NULL, NULL), E_INVALIDARG);
@@ -360,8 +363,9 @@ START_TEST(not_built__system_and_process_calls_answer_e_notimpl_with_the_reason)
     ck_assert_hr(HcsSignalProcess(proc, op, "{\"Signal\":\"CtrlC\"}"), HCS_E_INVALID_JSON);
     ck_assert_hr(HcsGetProcessInfo(proc, op), E_NOTIMPL);
     ck_assert_hr(HcsGetProcessProperties(proc, op, NULL), E_NOTIMPL);
-    ck_assert_hr(HcsModifyProcess(proc, op, "{\"Operation\":\"ConsoleSize\",\"ConsoleSize\":{"
-                                            "\"Height\":24,\"Width\":80}}"),
+    ck_assert_hr(HcsModifyProcess(proc, op,
+                                  "{\"Operation\":\"ConsoleSize\",\"ConsoleSize\":{"
+                                  "\"Height\":24,\"Width\":80}}"),
                  E_NOTIMPL);
     ck_assert_hr(HcsSetProcessCallback(proc, 0, NULL, NULL), E_NOTIMPL);
     ck_assert_hr(HcsWaitForProcessExit(proc, 0, NULL), E_NOTIMPL);
@@ -398,7 +402,8 @@ START_TEST(not_built__storage_calls_check_arguments_then_name_the_layer_module)
 }
 END_TEST
 
-/* --- result codes ----------------------------------------------------------------------------------- */
+/* --- result codes
+ * ----------------------------------------------------------------------------------- */
 
 START_TEST(hresult__errno_encoding_round_trips_and_known_errnos_map_to_windows_codes)
 {

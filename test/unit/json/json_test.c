@@ -5,6 +5,7 @@
 
 #include "common/cleanup.h"
 #include "common/json.h"
+#include "common/util.h"
 #include "hcs_test.h"
 
 /* A pointer value no allocator returns, to prove that an out-parameter was overwritten. */
@@ -71,7 +72,7 @@ START_TEST(parse__reads_only_len_bytes)
     ck_assert_ptr_nonnull(buf);
     memcpy(buf, "[1,22,333", 9); /* "[1,22,333" is cut: incomplete */
     AUTOFREE char *msg = parse_failure(buf, 9, HCS_E_INVALID_JSON);
-    ck_assert_contains(msg, "Doc: not valid JSON at line 1, column ");
+    ck_assert_contains(msg, "Doc: the document ends too early (line 1, column ");
     memcpy(buf, "[1,22,3] ", 9);
     out = NULL;
     ck_assert_int_eq(hcs_json_parse(buf, 9, "Doc", &out, &err), 0);
@@ -159,11 +160,15 @@ END_TEST
 
 START_TEST(parse__trailing_text_after_the_value)
 {
+    /* The position is that of the extra text, not of the end of the value. */
     const char *docs[] = {"{\"a\":1} x", "{}{}", "[1] 2", "true false", "{\"a\":1}\n\n  ,"};
+    const char *where[] = {"line 1, column 9", "line 1, column 3", "line 1, column 5",
+                           "line 1, column 6", "line 3, column 3"};
     for (size_t i = 0; i < HCS_ARRAY_SIZE(docs); i++) {
         AUTOFREE char *msg = parse_failure(docs[i], strlen(docs[i]), HCS_E_INVALID_JSON);
-        const char *want = "Doc: unexpected text after the JSON value at offset ";
-        ck_assert_msg(strncmp(msg, want, strlen(want)) == 0, "%s: %s", docs[i], msg);
+        AUTOFREE char *want =
+            hcs_asprintf("Doc: unexpected text after the JSON value at %s", where[i]);
+        ck_assert_msg(strcmp(msg, want) == 0, "%s: got \"%s\", want \"%s\"", docs[i], msg, want);
     }
     /* Trailing white space is fine. */
     cJSON_Delete(parse_ok("{\"a\":1} \t\r\n\n"));

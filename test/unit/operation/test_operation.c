@@ -16,14 +16,14 @@
 #include "api/pool.h"
 #include "hcs_test.h"
 
-/* --- helpers ------------------------------------------------------------------------------------- */
+/* --- helpers ---------------------------------------------------------------------------------- */
 
 struct gate {
     pthread_mutex_t lock;
     pthread_cond_t cond;
     int open;
-    int ran;        /* the work function started */
-    int cancelled;  /* the work saw the cancellation */
+    int ran;       /* the work function started */
+    int cancelled; /* the work saw the cancellation */
 };
 
 static void gate_init(struct gate *g)
@@ -149,7 +149,8 @@ static void cb_wait(struct cb_state *s)
     ck_assert_msg(done, "the completion callback did not run within 5 s");
 }
 
-/* --- basic properties -------------------------------------------------------------------------------- */
+/* --- basic properties
+ * -------------------------------------------------------------------------------- */
 
 START_TEST(create__gives_unique_ids_and_type_none)
 {
@@ -202,7 +203,8 @@ START_TEST(null_handle__is_refused_everywhere)
 }
 END_TEST
 
-/* --- NotStarted ------------------------------------------------------------------------------------- */
+/* --- NotStarted
+ * ------------------------------------------------------------------------------------- */
 
 START_TEST(not_started__get_wait_cancel_say_so)
 {
@@ -218,7 +220,8 @@ START_TEST(not_started__get_wait_cancel_say_so)
 }
 END_TEST
 
-/* --- Pending ------------------------------------------------------------------------------------------ */
+/* --- Pending
+ * ------------------------------------------------------------------------------------------ */
 
 START_TEST(pending__get_says_pending_and_wait_times_out_but_work_goes_on)
 {
@@ -266,7 +269,8 @@ START_TEST(pending__reuse_is_refused_and_first_call_unaffected)
 }
 END_TEST
 
-/* --- Completed and reuse ------------------------------------------------------------------------------ */
+/* --- Completed and reuse
+ * ------------------------------------------------------------------------------ */
 
 START_TEST(completed__enumerate_result_is_an_array_and_operation_is_reusable)
 {
@@ -301,13 +305,14 @@ START_TEST(completed__immediate_failure_completes_without_callback)
     cb_init(&s);
     HCS_OPERATION op = HcsCreateOperation(&s, completion);
     HCS_SYSTEM sys = (HCS_SYSTEM)&s;
-    ck_assert_hr(HcsCreateComputeSystem("c1", "{\"Container\":{\"Memory\":{\"SizeInMB\":\"lots\"}}}",
-                                        op, NULL, &sys),
+    ck_assert_hr(HcsCreateComputeSystem(
+                     "c1", "{\"Container\":{\"Memory\":{\"SizeInMB\":\"lots\"}}}", op, NULL, &sys),
                  HCS_E_INVALID_JSON);
     ck_assert_ptr_null(sys);
     char *doc = NULL;
     ck_assert_hr(HcsGetOperationResult(op, &doc), HCS_E_INVALID_JSON);
-    ck_assert_contains(doc, "Container.Memory.SizeInMB: expected an unsigned integer, got \\\"lots\\\"");
+    ck_assert_contains(doc,
+                       "Container.Memory.SizeInMB: expected an unsigned integer, got \\\"lots\\\"");
     ck_assert_contains(doc, "\"Detail\":\"Construct\"");
     HcsFree(doc);
     ck_assert_int_eq(HcsGetOperationType(op), HcsOperationTypeCreate);
@@ -329,7 +334,8 @@ START_TEST(completed__failed_call_result_carries_result_error)
 }
 END_TEST
 
-/* --- callbacks ----------------------------------------------------------------------------------------- */
+/* --- callbacks
+ * ----------------------------------------------------------------------------------------- */
 
 START_TEST(callback__runs_once_on_a_library_thread_with_its_context)
 {
@@ -433,7 +439,8 @@ START_TEST(callback__close_from_another_thread_waits_for_the_running_callback)
 }
 END_TEST
 
-/* --- close while pending -------------------------------------------------------------------------------- */
+/* --- close while pending
+ * -------------------------------------------------------------------------------- */
 
 START_TEST(close__while_pending_drops_the_result_and_runs_no_callback)
 {
@@ -458,7 +465,8 @@ START_TEST(close__while_pending_with_process_info_closes_the_fds)
     int p[2];
     ck_assert_int_eq(pipe(p), 0);
     HcsCloseOperation(op);
-    HCS_PROCESS_INFORMATION pi = {.ProcessId = 7, .StdInput = -1, .StdOutput = p[0], .StdError = -1};
+    HCS_PROCESS_INFORMATION pi = {
+        .ProcessId = 7, .StdInput = -1, .StdOutput = p[0], .StdError = -1};
     hcs_op_complete(op, S_OK, NULL, &pi);
     ck_assert_int_eq(hcs_op_live_count(), 0);
     /* The read end was closed by the library: writing now fails with EPIPE. */
@@ -468,7 +476,8 @@ START_TEST(close__while_pending_with_process_info_closes_the_fds)
 }
 END_TEST
 
-/* --- process information ---------------------------------------------------------------------------- */
+/* --- process information
+ * ---------------------------------------------------------------------------- */
 
 START_TEST(process_info__handed_over_once_and_only_for_process_operations)
 {
@@ -476,7 +485,8 @@ START_TEST(process_info__handed_over_once_and_only_for_process_operations)
     ck_assert_int_eq(hcs_op_begin(op, HcsOperationTypeCreateProcess, NULL, NULL, NULL), 0);
     int p[2];
     ck_assert_int_eq(pipe(p), 0);
-    HCS_PROCESS_INFORMATION pi = {.ProcessId = 42, .StdInput = p[1], .StdOutput = p[0], .StdError = -1};
+    HCS_PROCESS_INFORMATION pi = {
+        .ProcessId = 42, .StdInput = p[1], .StdOutput = p[0], .StdError = -1};
     hcs_op_complete(op, S_OK, NULL, &pi);
     HCS_PROCESS_INFORMATION got;
     ck_assert_hr(HcsWaitForOperationResultAndProcessInfo(op, 0, &got, NULL), S_OK);
@@ -486,7 +496,7 @@ START_TEST(process_info__handed_over_once_and_only_for_process_operations)
     ck_assert_int_eq(got.StdError, -1);
     ck_assert_hr(HcsGetOperationResultAndProcessInfo(op, &got, NULL), S_OK);
     ck_assert_uint_eq(got.ProcessId, 42);
-    ck_assert_int_eq(got.StdInput, -1);  /* handed over already */
+    ck_assert_int_eq(got.StdInput, -1); /* handed over already */
     ck_assert_int_eq(got.StdOutput, -1);
     close(p[0]);
     close(p[1]);
@@ -501,7 +511,8 @@ START_TEST(process_info__handed_over_once_and_only_for_process_operations)
 }
 END_TEST
 
-/* --- cancellation -------------------------------------------------------------------------------------- */
+/* --- cancellation
+ * -------------------------------------------------------------------------------------- */
 
 START_TEST(cancel__stops_work_at_its_cancellation_point)
 {
@@ -551,7 +562,8 @@ START_TEST(cancel__after_completion_leaves_the_result)
 }
 END_TEST
 
-/* --- concurrency ------------------------------------------------------------------------------------------ */
+/* --- concurrency
+ * ------------------------------------------------------------------------------------------ */
 
 struct waiter {
     HCS_OPERATION op;
@@ -614,7 +626,8 @@ START_TEST(concurrency__hundreds_of_fire_and_forget_calls_leave_nothing)
 }
 END_TEST
 
-/* --- the thread's last error ----------------------------------------------------------------------------- */
+/* --- the thread's last error
+ * ----------------------------------------------------------------------------- */
 
 START_TEST(error_info__reports_the_last_failure_and_clears_on_success)
 {

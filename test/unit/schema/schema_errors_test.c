@@ -230,6 +230,15 @@ static const struct row {
     {CS, REGVALUE("'Type':'String','QWordValue':1"), BAD,
      "Container.RegistryChanges.AddValues[0].QWordValue: does not go with Type \"String\" (it "
      "takes StringValue)"},
+    {CS, REGVALUE("'Type':'DWord'"), BAD,
+     "Container.RegistryChanges.AddValues[0].DWordValue: required when Type is \"DWord\""},
+    {CS, REGVALUE("'Type':'MultiString','StringValue':null"), BAD,
+     "Container.RegistryChanges.AddValues[0].StringValue: required when Type is \"MultiString\""},
+    {CS, "{'Container':{'Memory':{'SizeInMB':1}}", BAD,
+     "ComputeSystem: the document ends too early (line 1, column 38); a closing bracket, brace or "
+     "quote is missing"},
+    {CS, "{'Container':{'GuestOs':{'HostName':'abc}}}", BAD,
+     "ComputeSystem: the document ends too early"},
     {CS, REGVALUE("'Type':'None','DWordValue':1"), BAD,
      "Container.RegistryChanges.AddValues[0].DWordValue: does not go with Type \"None\""},
     {CS, REGVALUE("'Type':'CustomType','BinaryValue':'AA=='"), BAD,
@@ -263,7 +272,8 @@ static const struct row {
     {CS, VM(",'Devices':{'ComPorts':{'0':null}}"), BAD,
      "VirtualMachine.Devices.ComPorts[\"0\"]: expected a value, got null"},
     {CS, VM(",'Devices':{'ComPorts':{'0':{'NamedPipe':'pipe0'}}}"), BAD,
-     "VirtualMachine.Devices.ComPorts[\"0\"].NamedPipe: expected an absolute path, got \"pipe0\""},
+     "VirtualMachine.Devices.ComPorts[\"0\"].NamedPipe: expected an absolute path (a unix socket "
+     "path), got \"pipe0\""},
     {CS, VM(",'Devices':{'ComPorts':[]}"), BAD,
      "VirtualMachine.Devices.ComPorts: expected an object, got an array"},
     {CS,
@@ -348,7 +358,7 @@ static const struct row {
     {PP, "{'CommandLine':'sh','Environment':{'A':1}}", BAD,
      "Environment[\"A\"]: expected a string, got 1"},
     {PP, "{'CommandLine':'sh','Environment':{'A=B':'c'}}", BAD,
-     "Environment: variable name \"A=B\" contains '='"},
+     "Environment[\"A=B\"]: a variable name cannot contain '='"},
     {PP, "{'CommandLine':'sh','Environment':{'A':'1','A':'2'}}", BAD,
      "Environment[\"A\"]: key given twice"},
     {PP, "{'CommandLine':'sh','Environment':{'':'x'}}", BAD, "Environment[\"\"]: empty key"},
@@ -375,7 +385,7 @@ static const struct row {
      "systems"},
     {PQ, "{'PropertyTypes':'Memory'}", BAD, "PropertyTypes: expected an array, got \"Memory\""},
     {PQ, "{'PropertyTypes':[1]}", BAD,
-     "PropertyTypes[0]: expected a string, got 1; expected one of: \"Memory\""},
+     "PropertyTypes[0]: expected a string (one of: \"Memory\", \"Statistics\""},
     {PQ, "{'PropertyType':['Memory']}", BAD,
      "PropertyType: unknown field in PropertyQuery; did you mean \"PropertyTypes\"?"},
     {PQ, "{'Queries':{}}", BAD, "Queries: not supported on Linux: per-property queries"},
@@ -401,9 +411,11 @@ static const struct row {
      "ResourcePath: \"VirtualMachine/Devices/Scsi/0\": utility VM resources cannot be modified "
      "yet"},
     {MSR, MOD("Container/Memory/SizeInMB", "Add", "512"), BAD,
-     "RequestType: \"Add\" is not valid for Container/Memory/SizeInMB"},
+     "RequestType: \"Add\" is not valid for Container/Memory/SizeInMB (use \"Update\")"},
     {MSR, MOD("Container/MappedDirectories", "Update", "{'HostPath':'/a','ContainerPath':'/b'}"),
-     BAD, "RequestType: \"Update\" is not valid for Container/MappedDirectories"},
+     BAD,
+     "RequestType: \"Update\" is not valid for Container/MappedDirectories (use \"Add\" or "
+     "\"Remove\")"},
     {MSR, MOD("Container/Processor", "Modify", "{}"), BAD,
      "RequestType: unknown value \"Modify\"; expected one of: \"Add\", \"Remove\", \"Update\""},
     {MSR, "{'ResourcePath':'Container/Memory/SizeInMB','RequestType':'Update'}", BAD,
@@ -437,8 +449,8 @@ static const struct row {
      "'GuestRequest':{}}",
      BAD, "GuestRequest: not supported on Linux: guest requests need a utility VM"},
 
-    /* --- LayerData ------------------------------------------------------------------------------
-     */
+    /* --- LayerData
+       -------------------------------------------------------------------------------- */
     {LD, "{'Layers':[{'Id':'zz','Path':'/a'}]}", BAD,
      "Layers[0].Id: expected a GUID (xxxxxxxx-xxxx-xxxx-xxxx-xxxxxxxxxxxx), got \"zz\""},
     {LD, "{'Layers':[{'Path':'/a'},{'Id':'9f1c2d3e-0000-4a4a-8b8b-123456789abg','Path':'/b'}]}",
@@ -461,8 +473,8 @@ static const struct row {
     {LD, "{'Layers':[{'Path':'/a','PathType':'VirtualSmbShareName'}]}", BAD,
      "Layers[0].PathType: \"VirtualSmbShareName\" is not supported on Linux"},
 
-    /* --- ShutdownOptions, PauseOptions, SignalProcessOptions ------------------------------------
-     */
+    /* --- ShutdownOptions, PauseOptions, SignalProcessOptions
+       -------------------------------------- */
     {SO, "{'Type':'Reboot'}", BAD,
      "Type: \"Reboot\" is not supported on Linux: a compute system can only be shut down"},
     {SO, "{'Type':'Shutdwn'}", BAD, "Type: unknown value \"Shutdwn\"; did you mean \"Shutdown\"?"},
@@ -478,7 +490,8 @@ static const struct row {
     {PO, "{'SuspensionLevel':'Suspnd'}", BAD,
      "SuspensionLevel: unknown value \"Suspnd\"; did you mean \"Suspend\"?"},
     {PO, "{'SuspensionLevel':1}", BAD,
-     "SuspensionLevel: expected a string, got 1; expected one of: \"Suspend\", \"MemoryLow\""},
+     "SuspensionLevel: expected a string (one of: \"Suspend\", \"MemoryLow\", \"MemoryMedium\", "
+     "\"MemoryHigh\"), got 1"},
     {PO, "{'HostedNotification':{}}", BAD,
      "HostedNotification: not supported on Linux: hosted-system notifications need a utility VM"},
     {SPO, "{}", BAD, "Signal: required field is missing"},

@@ -341,6 +341,17 @@ END_TEST
 
 /* --- ProcessParameters ------------------------------------------------------------------------ */
 
+START_TEST(process__empty_arguments_are_kept)
+{
+    /* CommandArgs must not be empty, but an argument may be: sh -c "" is a real command. */
+    hcs_doc_process_parameters *p = parse_ok(&hcs_type_process_parameters, "ProcessParameters",
+                                             "{\"CommandArgs\": [\"/bin/sh\", \"-c\", \"\"]}");
+    ck_assert_uint_eq(p->command_args.n, 3);
+    ck_assert_str_eq(((char **)p->command_args.items)[2], "");
+    hcs_schema_free(&hcs_type_process_parameters, p);
+}
+END_TEST
+
 START_TEST(process__every_field_is_stored)
 {
     static const char doc[] =
@@ -429,8 +440,7 @@ START_TEST(process__modify_and_signal_documents)
 }
 END_TEST
 
-/* --- queries, requests, options -----------------------------------------------------------------
- */
+/* --- queries, requests, options --------------------------------------------------------------- */
 
 START_TEST(requests__queries_store_enum_indexes_in_order)
 {
@@ -592,8 +602,7 @@ START_TEST(requests__parse_json_prefixes_the_given_path)
 }
 END_TEST
 
-/* --- absent documents, freeing ------------------------------------------------------------------
- */
+/* --- absent documents, freeing ---------------------------------------------------------------- */
 
 static const struct {
     const hcs_type *type;
@@ -678,6 +687,7 @@ HCS_TEST_SUITE(schema_valid_suite)
     suite_add_tcase(s, tc);
     tc = tcase_create("process");
     tcase_add_test(tc, process__every_field_is_stored);
+    tcase_add_test(tc, process__empty_arguments_are_kept);
     tcase_add_test(tc, process__modify_and_signal_documents);
     suite_add_tcase(s, tc);
     tc = tcase_create("requests");
