@@ -80,9 +80,11 @@ $(BUILD)/%.o: %.c
 
 -include $(LIB_OBJS:.o=.d)
 
+# -z nodelete: library worker threads may outlive a dlclose() (a runtime unloading a P/Invoke
+# or cgo library); the code they run must stay mapped.
 $(SHLIB): $(LIB_OBJS) lib/libhcs.map
 	$(CC) $(ALL_CFLAGS) -shared -Wl,-soname,$(SONAME) -Wl,--version-script=lib/libhcs.map \
-		-Wl,-z,defs -Wl,-z,relro -Wl,-z,now -o $@ $(LIB_OBJS) $(LIBS)
+		-Wl,-z,defs -Wl,-z,relro -Wl,-z,now -Wl,-z,nodelete -o $@ $(LIB_OBJS) $(LIBS)
 
 $(BUILD)/$(SONAME): $(SHLIB)
 	ln -sf $(notdir $<) $@
