@@ -253,9 +253,50 @@ char *hcs_json_describe(const cJSON *n)
     return strdup("an unknown value");
 }
 
+/* An integer whose source text still tells its value: the text has every digit, the double not. */
+static int exact_text_holds(const cJSON *n)
+{
+    int64_t i;
+    uint64_t u;
+    if (hcs_json_i64(n, &i) == 0)
+        return (double)i == n->valuedouble;
+    if (hcs_json_u64(n, &u) == 0)
+        return (double)u == n->valuedouble;
+    return 0; /* a fraction or exponent: a double holds it as well as cJSON can print it */
+}
+
+cJSON *hcs_json_dup_exact(const cJSON *n)
+{
+    if (cJSON_IsNumber(n)) {
+        /* A value changed with cJSON_SetNumberValue after parsing no longer agrees with its old
+         * text; it is printed from the double. */
+        if (hcs_json_number_text(n) != NULL && exact_text_holds(n))
+            return cJSON_CreateRaw(hcs_json_number_text(n));
+        return cJSON_CreateNumber(n->valuedouble);
+    }
+    if (!cJSON_IsArray(n) && !cJSON_IsObject(n))
+        return cJSON_Duplicate(n, 0);
+    AUTOJSON cJSON *c = cJSON_IsArray(n) ? cJSON_CreateArray() : cJSON_CreateObject();
+    if (c == NULL)
+        return NULL;
+    for (const cJSON *k = n->child; k != NULL; k = k->next) {
+        cJSON *d = hcs_json_dup_exact(k);
+        if (d == NULL)
+            return NULL;
+        int ok =
+            cJSON_IsArray(n) ? cJSON_AddItemToArray(c, d) : cJSON_AddItemToObject(c, k->string, d);
+        if (!ok) {
+            cJSON_Delete(d);
+            return NULL;
+        }
+    }
+    return steal_ptr(&c);
+}
+
 char *hcs_json_print(const cJSON *n)
 {
-    return cJSON_PrintUnformatted(n);
+    AUTOJSON cJSON *exact = hcs_json_dup_exact(n);
+    return exact != NULL ? cJSON_PrintUnformatted(exact) : NULL;
 }
 
 static cJSON *add_raw_number(cJSON *obj, const char *name, const char *text)

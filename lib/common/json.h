@@ -31,7 +31,14 @@ int hcs_json_i64(const cJSON *n, int64_t *out);
 /* Describe a node for messages: `"lots"`, `12.5`, `true`, `an object`, `an array`, `null`. */
 char *hcs_json_describe(const cJSON *n);
 
-/* Print compactly; NULL when out of memory. Caller frees with free(). */
+/*
+ * A deep copy of n in which every integer read by hcs_json_parse (whose source text still agrees
+ * with its value) becomes a raw node holding that text, so printing keeps all its digits: cJSON
+ * prints numbers through a double. NULL when out of memory.
+ */
+cJSON *hcs_json_dup_exact(const cJSON *n);
+
+/* Print compactly, integers exactly (see hcs_json_dup_exact); NULL when out of memory. */
 char *hcs_json_print(const cJSON *n);
 
 /* Add an exact 64-bit integer to an object (cJSON would round it through a double). */

@@ -258,46 +258,6 @@ int hcs_store_read_file(const hcs_store_entry *e, const char *name, size_t max, 
 
 /* --- state ------------------------------------------------------------------------------------ */
 
-/* An integer whose source text still tells its value: the text has every digit, the double not. */
-static int exact_text_holds(const cJSON *n)
-{
-    int64_t i;
-    uint64_t u;
-    if (hcs_json_i64(n, &i) == 0)
-        return (double)i == n->valuedouble;
-    if (hcs_json_u64(n, &u) == 0)
-        return (double)u == n->valuedouble;
-    return 0; /* a fraction or exponent: a double holds it as well as cJSON can print it */
-}
-
-cJSON *hcs_store_json_exact_copy(const cJSON *n)
-{
-    if (cJSON_IsNumber(n)) {
-        /* A value changed with cJSON_SetNumberValue after parsing no longer agrees with its old
-         * text; it is printed from the double. */
-        if (hcs_json_number_text(n) != NULL && exact_text_holds(n))
-            return cJSON_CreateRaw(hcs_json_number_text(n));
-        return cJSON_CreateNumber(n->valuedouble);
-    }
-    if (!cJSON_IsArray(n) && !cJSON_IsObject(n))
-        return cJSON_Duplicate(n, 0);
-    AUTOJSON cJSON *c = cJSON_IsArray(n) ? cJSON_CreateArray() : cJSON_CreateObject();
-    if (c == NULL)
-        return NULL;
-    for (const cJSON *k = n->child; k != NULL; k = k->next) {
-        cJSON *d = hcs_store_json_exact_copy(k);
-        if (d == NULL)
-            return NULL;
-        int ok =
-            cJSON_IsArray(n) ? cJSON_AddItemToArray(c, d) : cJSON_AddItemToObject(c, k->string, d);
-        if (!ok) {
-            cJSON_Delete(d);
-            return NULL;
-        }
-    }
-    return steal_ptr(&c);
-}
-
 int hcs_store_write_state(const hcs_store_entry *e, const cJSON *state, hcs_error **err)
 {
     if (!cJSON_IsObject(state))
@@ -305,7 +265,7 @@ int hcs_store_write_state(const hcs_store_entry *e, const cJSON *state, hcs_erro
                            "write the state of compute system \"%s\": the state is not a JSON "
                            "object",
                            e->id);
-    AUTOJSON cJSON *copy = hcs_store_json_exact_copy(state);
+    AUTOJSON cJSON *copy = hcs_json_dup_exact(state);
     AUTOFREE char *text = copy != NULL ? cJSON_Print(copy) : NULL;
     if (text == NULL)
         return hcs_err_set(err, E_OUTOFMEMORY,

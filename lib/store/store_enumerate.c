@@ -86,7 +86,7 @@ static int is_leading_field(const char *name)
 
 static int add_copy(cJSON *item, const char *name, const cJSON *v)
 {
-    cJSON *c = hcs_store_json_exact_copy(v);
+    cJSON *c = hcs_json_dup_exact(v);
     if (c == NULL)
         return -1;
     if (!cJSON_AddItemToObject(item, name, c)) {

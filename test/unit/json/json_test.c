@@ -175,6 +175,21 @@ START_TEST(parse__trailing_text_after_the_value)
 }
 END_TEST
 
+START_TEST(print__keeps_parsed_integers_exact)
+{
+    const char *text = "{\"big\":18446744073709551615,\"neg\":-9223372036854775808,"
+                       "\"odd\":9007199254740993,\"frac\":1.5,\"list\":[18446744073709551614]}";
+    cJSON *doc = NULL;
+    ck_assert_int_eq(hcs_json_parse(text, strlen(text), "Doc", &doc, NULL), 0);
+    AUTOFREE char *printed = hcs_json_print(doc);
+    ck_assert_str_eq(printed, text);
+    /* cJSON alone rounds through a double: the reason hcs_json_print exists. */
+    AUTOFREE char *plain = cJSON_PrintUnformatted(doc);
+    ck_assert_str_ne(plain, text);
+    cJSON_Delete(doc);
+}
+END_TEST
+
 START_TEST(parse__embedded_nul)
 {
     /* After a complete value, and inside a string: both refused, whatever cJSON would do. */
@@ -399,6 +414,7 @@ HCS_TEST_SUITE(json_suite)
     tcase_add_test(tc, parse__empty_document);
     tcase_add_test(tc, parse__trailing_text_after_the_value);
     tcase_add_test(tc, parse__embedded_nul);
+    tcase_add_test(tc, print__keeps_parsed_integers_exact);
     suite_add_tcase(s, tc);
     tc = tcase_create("integers");
     tcase_add_test(tc, parse__numbers_inside_strings_do_not_shift_number_texts);

@@ -174,8 +174,9 @@ START_TEST(read_state__rejects_corrupt_and_non_object_documents)
     AUTOERR hcs_error *err = NULL;
     ck_assert_int_eq(hcs_store_read_state(e, &got, &err), -1);
     ck_assert_hr(err->hr, HCS_E_INVALID_JSON);
-    ck_assert_contains(err->message,
-                       "read the state of compute system \"corrupt\": state.json: the document ends too early");
+    ck_assert_contains(
+        err->message,
+        "read the state of compute system \"corrupt\": state.json: the document ends too early");
 
     ck_assert_int_eq(hcs_store_write_file(e, "state.json", "[1,2]", 5, NULL), 0);
     AUTOERR hcs_error *err2 = NULL;
