@@ -57,9 +57,12 @@ LIB_OBJS := $(LIB_SRCS:%.c=$(BUILD)/%.o)
 SHLIB := $(BUILD)/libhcs.so.$(VERSION)
 STLIB := $(BUILD)/libhcs.a
 
-# Unit test suites: one binary per folder under test/unit/.
+# Test suites: one binary per folder under test/unit/ (no privileges) and test/integration/
+# (root: real namespaces, cgroups, mounts; skipped with a reason when not root).
 UNIT_DIRS := $(sort $(patsubst %/,%,$(dir $(wildcard test/unit/*/*.c))))
 UNIT_BINS := $(foreach d,$(UNIT_DIRS),$(BUILD)/test/unit-$(notdir $(d)))
+INTEGRATION_DIRS := $(sort $(patsubst %/,%,$(dir $(wildcard test/integration/*/*.c))))
+INTEGRATION_BINS := $(foreach d,$(INTEGRATION_DIRS),$(BUILD)/test/integration-$(notdir $(d)))
 TEST_LIB_SRCS := $(wildcard test/lib/*.c)
 CHECK_CFLAGS := $(shell pkg-config --cflags check 2>/dev/null)
 CHECK_LIBS := $(shell pkg-config --libs check 2>/dev/null || echo -lcheck -lsubunit -lrt -lm)
@@ -104,13 +107,14 @@ endef
 
 # --- tests -----------------------------------------------------------------------------------
 
-define unit_rule
-$(BUILD)/test/unit-$(notdir $(1)): $(wildcard $(1)/*.c) $(TEST_LIB_SRCS) $(wildcard test/lib/*.h) $(STLIB)
+define test_rule
+$(BUILD)/test/$(2)-$(notdir $(1)): $(wildcard $(1)/*.c $(1)/*.h) $(TEST_LIB_SRCS) $(wildcard test/lib/*.h) $(STLIB)
 	@mkdir -p $$(@D)
 	$$(CC) $$(ALL_CFLAGS) $$(CHECK_CFLAGS) -Itest/lib -o $$@ $(wildcard $(1)/*.c) $(TEST_LIB_SRCS) \
 		$(STLIB) $$(CHECK_LIBS) $$(LIBS)
 endef
-$(foreach d,$(UNIT_DIRS),$(eval $(call unit_rule,$(d))))
+$(foreach d,$(UNIT_DIRS),$(eval $(call test_rule,$(d),unit)))
+$(foreach d,$(INTEGRATION_DIRS),$(eval $(call test_rule,$(d),integration)))
 
 $(BUILD)/examples/%: examples/%.c $(BUILD)/$(SONAME) $(BUILD)/libhcs.so
 	@mkdir -p $(@D)
@@ -123,9 +127,9 @@ RUN_SUITE := test/run-suite.sh $(TAP)
 
 # Every suite writes TAP into $(TAP)/<suite>.tap; test/summary.sh sums them in one closing line
 # and fails when any test failed or any suite did not run to its end.
-check: all $(UNIT_BINS) examples
+check: all $(UNIT_BINS) $(INTEGRATION_BINS) examples
 	@rm -rf $(TAP) && mkdir -p $(TAP)
-	@for b in $(UNIT_BINS); do $(RUN_SUITE) $$(basename $$b) $$b; done
+	@for b in $(UNIT_BINS) $(INTEGRATION_BINS); do $(RUN_SUITE) $$(basename $$b) $$b; done
 	@$(RUN_SUITE) header test/header/run.sh "$(CC)" "$(CXX)"
 	@$(RUN_SUITE) abi test/abi/run.sh $(BUILD)
 	@$(RUN_SUITE) man test/man/run.sh $(MAN_PAGES)

@@ -28,6 +28,19 @@ void hcs_test_register(hcs_suite_fn fn);
 void hcs_test_skip(const char *name, const char *reason);
 
 /*
+ * Why root tests cannot run here (not root), or NULL when they can. Integration suites add
+ * their tests with HCS_ADD_ROOT_TEST, which reports each as skipped with this reason instead.
+ */
+const char *hcs_test_root_missing(void);
+#define HCS_ADD_ROOT_TEST(tc, test)                                                                \
+    do {                                                                                           \
+        if (hcs_test_root_missing() == NULL)                                                       \
+            tcase_add_test(tc, test);                                                              \
+        else                                                                                       \
+            hcs_test_skip(#test, hcs_test_root_missing());                                         \
+    } while (0)
+
+/*
  * Fixture for tests that touch the runtime or data root: a fresh temporary folder holding both
  * (set through the library context), removed with everything under it afterwards.
  */

@@ -2,6 +2,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "common/context.h"
 #include "common/util.h"
@@ -30,6 +31,11 @@ void hcs_test_skip(const char *name, const char *reason)
         skips[n_skips].reason = strdup(reason);
         n_skips++;
     }
+}
+
+const char *hcs_test_root_missing(void)
+{
+    return geteuid() == 0 ? NULL : "needs root (real namespaces, cgroups and mounts)";
 }
 
 /*
