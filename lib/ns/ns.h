@@ -31,7 +31,23 @@ typedef struct hcs_ns_root {
     const char *mountpoint;
     const hcs_ns_mount *mounts; /* MappedDirectories */
     size_t n_mounts;
+    /*
+     * Paths hidden from the container (OCI linux.maskedPaths): /dev/null is bound over files,
+     * an empty read-only tmpfs over folders; missing paths are skipped. NULL means the default
+     * list (hcs_ns_default_masked_paths); a non-NULL array with n_masked_paths 0 masks nothing.
+     */
+    const char *const *masked_paths;
+    size_t n_masked_paths;
+    /* Paths made read-only (OCI linux.readonlyPaths); NULL means hcs_ns_default_readonly_paths. */
+    const char *const *readonly_paths;
+    size_t n_readonly_paths;
 } hcs_ns_root;
+
+/* Docker's default masked paths (/proc/kcore, /proc/keys, /sys/firmware, ...); count in *n. */
+const char *const *hcs_ns_default_masked_paths(size_t *n);
+
+/* Docker's default read-only paths (/proc/bus, /proc/fs, /proc/irq, /proc/sys, ...). */
+const char *const *hcs_ns_default_readonly_paths(size_t *n);
 
 /*
  * Build the container's root and switch to it: make every mount private, mount the union of
@@ -40,10 +56,19 @@ typedef struct hcs_ns_root {
  * mqueue), /sys read-only, the mapped directories (read-only honoured), mask /proc/kcore-style
  * paths and make /proc/sys and friends read-only as Docker does, then pivot_root and detach the
  * old root. Afterwards no host mount is visible. Errors name the path and step that failed.
+ *
+ * Paths inside the root are resolved inside it (openat2 RESOLVE_IN_ROOT): an image's symlink
+ * cannot send a mount point or a created folder out of the root. Mapped container paths follow
+ * symlinks inside the root (missing folders are created where they point); a symlink at /proc,
+ * /dev or /sys itself is refused. A read-only root (writable NULL) must already contain the
+ * mount points /proc, /dev, /sys and those of the mapped directories. Needs Linux 5.12+ (the
+ * descriptor-based mount API); layer chains of any length (up to overlayfs' 500) on 6.8+, about
+ * 200 layers on older kernels. On failure the mount namespace is left half-built: the caller
+ * (the silo init) exits.
  */
 int hcs_ns_enter_root(const hcs_ns_root *root, hcs_error **err);
 
-/* Set the host name (uts namespace). NULL or "" leaves it unchanged. */
+/* Set the host name (uts namespace), at most 64 bytes. NULL or "" leaves it unchanged. */
 int hcs_ns_set_hostname(const char *hostname, hcs_error **err);
 
 /* Bring up "lo" in the current network namespace. */
