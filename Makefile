@@ -44,15 +44,26 @@ WARN += -Werror
 endif
 
 PKGS := libcjson
+MONITOR_PKGS := libcap
 PKG_CFLAGS := $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
 PKG_LIBS := $(shell pkg-config --libs $(PKGS) 2>/dev/null || echo -lcjson)
 
 ALL_CFLAGS := -std=c11 -D_GNU_SOURCE -Iinclude -Ilib $(PKG_CFLAGS) $(WARN) -fPIC \
+	-DHCS_LIBEXECDIR='"$(LIBEXECDIR)"' \
 	-fvisibility=hidden -pthread $(SAN_FLAGS) $(CFLAGS)
 LIBS := $(PKG_LIBS) -pthread
+MONITOR_LIBS := $(shell pkg-config --libs $(MONITOR_PKGS) 2>/dev/null || echo -lcap)
 
-LIB_SRCS := $(sort $(wildcard lib/*/*.c))
+# The library proper, and the modules only the monitor (hcsmon) runs: job objects, silos,
+# namespaces. hcsmon links both archives; libhcs.so carries only the first.
+MONITOR_MODULES := job ns silo monitor
+MONITOR_SRCS := $(sort $(wildcard $(MONITOR_MODULES:%=lib/%/*.c)))
+LIB_SRCS := $(filter-out $(MONITOR_SRCS),$(sort $(wildcard lib/*/*.c)))
 LIB_OBJS := $(LIB_SRCS:%.c=$(BUILD)/%.o)
+MONITOR_LIB_SRCS := $(filter-out lib/monitor/main.c,$(MONITOR_SRCS))
+MONITOR_LIB_OBJS := $(MONITOR_LIB_SRCS:%.c=$(BUILD)/%.o)
+MONITOR_LIB := $(BUILD)/libhcs-monitor.a
+MONITOR := $(BUILD)/hcsmon
 
 SHLIB := $(BUILD)/libhcs.so.$(VERSION)
 STLIB := $(BUILD)/libhcs.a
@@ -75,13 +86,13 @@ MAN_PAGES := $(wildcard man/man*/*.[0-9])
 	format-check lint bench clean examples
 .DELETE_ON_ERROR:
 
-all: $(BUILD)/$(SONAME) $(BUILD)/libhcs.so $(STLIB)
+all: $(BUILD)/$(SONAME) $(BUILD)/libhcs.so $(STLIB) $(MONITOR)
 
 $(BUILD)/%.o: %.c
 	@mkdir -p $(@D)
 	$(CC) $(ALL_CFLAGS) -MMD -MP -c -o $@ $<
 
--include $(LIB_OBJS:.o=.d)
+-include $(LIB_OBJS:.o=.d) $(MONITOR_LIB_OBJS:.o=.d) $(BUILD)/lib/monitor/main.d
 
 # -z nodelete: library worker threads may outlive a dlclose() (a runtime unloading a P/Invoke
 # or cgo library); the code they run must stay mapped.
@@ -99,6 +110,14 @@ $(STLIB): $(LIB_OBJS)
 	rm -f $@
 	ar rcs $@ $^
 
+$(MONITOR_LIB): $(MONITOR_LIB_OBJS)
+	rm -f $@
+	ar rcs $@ $^ $(if $^,,--)
+
+# hcsmon: one per compute system, exec'd by the library (never linked into it).
+$(MONITOR): $(BUILD)/lib/monitor/main.o $(MONITOR_LIB) $(STLIB)
+	$(CC) $(ALL_CFLAGS) -o $@ $< $(MONITOR_LIB) $(STLIB) $(MONITOR_LIBS) $(LIBS)
+
 # hcs.pc is written at install time so that it always holds the PREFIX installed to.
 define write_pc
 sed -e 's|@PREFIX@|$(PREFIX)|' -e 's|@LIBDIR@|$(LIBDIR)|' -e 's|@INCLUDEDIR@|$(INCLUDEDIR)|' \
@@ -108,10 +127,10 @@ endef
 # --- tests -----------------------------------------------------------------------------------
 
 define test_rule
-$(BUILD)/test/$(2)-$(notdir $(1)): $(wildcard $(1)/*.c $(1)/*.h) $(TEST_LIB_SRCS) $(wildcard test/lib/*.h) $(STLIB)
+$(BUILD)/test/$(2)-$(notdir $(1)): $(wildcard $(1)/*.c $(1)/*.h) $(TEST_LIB_SRCS) $(wildcard test/lib/*.h) $(STLIB) $(MONITOR_LIB) $(MONITOR)
 	@mkdir -p $$(@D)
 	$$(CC) $$(ALL_CFLAGS) $$(CHECK_CFLAGS) -Itest/lib -o $$@ $(wildcard $(1)/*.c) $(TEST_LIB_SRCS) \
-		$(STLIB) $$(CHECK_LIBS) $$(LIBS)
+		$(MONITOR_LIB) $(STLIB) $$(CHECK_LIBS) $$(MONITOR_LIBS) $$(LIBS)
 endef
 $(foreach d,$(UNIT_DIRS),$(eval $(call test_rule,$(d),unit)))
 $(foreach d,$(INTEGRATION_DIRS),$(eval $(call test_rule,$(d),integration)))
@@ -167,7 +186,8 @@ deps:
 
 demo: deps
 	@$(MAKE) --no-print-directory all examples
-	@$(BUILD)/examples/demo
+	@tools/mkroot $(BUILD)/demo-root
+	@$(BUILD)/examples/demo $(BUILD)/demo-root
 
 install: all
 	install -d $(DESTDIR)$(INCLUDEDIR) $(DESTDIR)$(LIBDIR) $(DESTDIR)$(PKGCONFIGDIR)
@@ -180,11 +200,12 @@ install: all
 	for p in $(MAN_PAGES); do \
 		s=$$(basename $$(dirname $$p)); install -d $(DESTDIR)$(MANDIR)/$$s; \
 		install -m 644 $$p $(DESTDIR)$(MANDIR)/$$s/; done
-	$(if $(PROGRAMS),install -d $(DESTDIR)$(LIBEXECDIR) && install -m 755 $(PROGRAMS) $(DESTDIR)$(LIBEXECDIR)/)
+	install -d $(DESTDIR)$(LIBEXECDIR)
+	install -m 755 $(MONITOR) $(DESTDIR)$(LIBEXECDIR)/hcsmon
 
 uninstall:
 	rm -f $(DESTDIR)$(INCLUDEDIR)/hcs.h $(DESTDIR)$(LIBDIR)/libhcs.so* $(DESTDIR)$(LIBDIR)/libhcs.a \
-		$(DESTDIR)$(PKGCONFIGDIR)/hcs.pc
+		$(DESTDIR)$(PKGCONFIGDIR)/hcs.pc $(DESTDIR)$(LIBEXECDIR)/hcsmon
 	for p in $(MAN_PAGES); do rm -f $(DESTDIR)$(MANDIR)/$$(basename $$(dirname $$p))/$$(basename $$p); done
 
 # --- style -------------------------------------------------------------------------------------
@@ -195,7 +216,7 @@ format:
 format-check:
 	clang-format --dry-run -Werror $(FORMAT_SRCS)
 lint:
-	clang-tidy --quiet $(LIB_SRCS) -- -std=c11 -D_GNU_SOURCE -Iinclude -Ilib $(PKG_CFLAGS)
+	clang-tidy --quiet $(LIB_SRCS) $(MONITOR_SRCS) -- -std=c11 -D_GNU_SOURCE -Iinclude -Ilib $(PKG_CFLAGS)
 	cppcheck --quiet --error-exitcode=1 --enable=warning,performance,portability \
 		--inline-suppr --suppress=missingIncludeSystem -D__GNUC__ -Iinclude -Ilib lib
 

@@ -71,6 +71,27 @@ static void op_unref_unlock(HCS_OPERATION op)
     __atomic_sub_fetch(&live_ops, 1, __ATOMIC_RELAXED);
 }
 
+void hcs_op_ref(HCS_OPERATION op)
+{
+    pthread_mutex_lock(&op->lock);
+    op->refs++;
+    pthread_mutex_unlock(&op->lock);
+}
+
+void hcs_op_unref(HCS_OPERATION op)
+{
+    pthread_mutex_lock(&op->lock);
+    op_unref_unlock(op);
+}
+
+bool hcs_op_has_callback(HCS_OPERATION op)
+{
+    pthread_mutex_lock(&op->lock);
+    bool has = op->callback != NULL;
+    pthread_mutex_unlock(&op->lock);
+    return has;
+}
+
 long hcs_op_live_count(void)
 {
     return __atomic_load_n(&live_ops, __ATOMIC_RELAXED);

@@ -55,6 +55,13 @@ HRESULT hcs_op_fail_sync(HCS_OPERATION op, hcs_error *err);
 /* The type of the call being tracked (for ResultError attribution). */
 HCS_OPERATION_TYPE hcs_op_type(HCS_OPERATION op);
 
+/* Keep an operation alive across an asynchronous hand-over (an event that carries it). */
+void hcs_op_ref(HCS_OPERATION op);
+void hcs_op_unref(HCS_OPERATION op);
+
+/* True when the operation has its own completion callback. */
+bool hcs_op_has_callback(HCS_OPERATION op);
+
 /* Number of live operation objects (for leak tests). */
 long hcs_op_live_count(void);
 

@@ -202,33 +202,40 @@ START_TEST(open__unknown_id_is_not_found_and_bad_id_is_invalid)
     HcsFree(doc);
     ck_assert_hr(HcsOpenComputeSystem("x", 0x1234, &s), E_INVALIDARG);
     ck_assert_hr(HcsOpenComputeSystem("x", HCS_GENERIC_ALL, NULL), E_POINTER);
+    /* A folder whose monitor is gone (a crash) is not a system that can be opened. */
     plant("there", "Container", "o");
-    ck_assert_hr(HcsOpenComputeSystem("there", HCS_GENERIC_ALL, &s), E_NOTIMPL);
+    ck_assert_hr(HcsOpenComputeSystem("there", HCS_GENERIC_ALL, &s), HCS_E_SYSTEM_NOT_FOUND);
     HcsGetErrorInfo(&doc);
-    ck_assert_contains(doc, "lib/monitor");
+    ck_assert_contains(doc, "has no running monitor");
     HcsFree(doc);
+    ck_assert_ptr_null(s);
 }
 END_TEST
 
 /* --- create
  * ---------------------------------------------------------------------------------------- */
 
+/* Create and wait; the handle (when one was returned) is closed. */
 static HRESULT create(const char *id, const char *config, char **doc)
 {
     HCS_OPERATION op = HcsCreateOperation(NULL, NULL);
     HCS_SYSTEM s = (HCS_SYSTEM)1;
     HRESULT hr = HcsCreateComputeSystem(id, config, op, NULL, &s);
-    ck_assert_ptr_null(s);
-    ck_assert_hr(HcsGetOperationResult(op, doc), hr);
+    if (FAILED(hr))
+        ck_assert_ptr_null(s);
+    HRESULT result = HcsWaitForOperationResult(op, 10000, doc);
+    if (FAILED(hr))
+        ck_assert_hr(result, hr);
+    HcsCloseComputeSystem(s);
     HcsCloseOperation(op);
-    return hr;
+    return result;
 }
 
-START_TEST(create__validates_then_says_what_is_not_built)
+START_TEST(create__refuses_what_cannot_run_and_says_why)
 {
     char *doc = NULL;
-    ck_assert_hr(create("c1", "{\"Container\":{}}", &doc), E_NOTIMPL);
-    ck_assert_contains(doc, "lib/monitor");
+    ck_assert_hr(create("c1", "{\"Container\":{}}", &doc), HCS_E_INVALID_JSON);
+    ck_assert_contains(doc, "Container.Storage.Layers: at least one layer is required");
     HcsFree(doc);
     ck_assert_hr(create("vm1",
                         "{\"VirtualMachine\":{\"Chipset\":{\"LinuxKernelDirect\":{"
@@ -238,9 +245,32 @@ START_TEST(create__validates_then_says_what_is_not_built)
                  E_NOTIMPL);
     ck_assert_contains(doc, "lib/partition");
     HcsFree(doc);
-    /* Nothing is left behind in the runtime root by a failed create. */
+    ck_assert_hr(create("h1",
+                        "{\"HostingSystemId\":\"vm1\",\"Container\":{\"Storage\":{"
+                        "\"Layers\":[{\"Path\":\"/l\"}]}}}",
+                        &doc),
+                 E_NOTIMPL);
+    ck_assert_contains(doc, "HostingSystemId");
+    HcsFree(doc);
+    /* Nothing is left behind in the runtime root by a refused create. */
     char *list = enumerate(NULL, S_OK);
     ck_assert_str_eq(list, "[]");
+    HcsFree(list);
+}
+END_TEST
+
+START_TEST(create__without_a_monitor_binary_fails_cleanly)
+{
+    setenv("HCS_MONITOR_PATH", "/nonexistent/hcsmon", 1);
+    char *doc = NULL;
+    ck_assert_hr(
+        create("m1", "{\"Container\":{\"Storage\":{\"Layers\":[{\"Path\":\"/l\"}]}}}", &doc),
+        HCS_E_SERVICE_NOT_AVAILABLE);
+    ck_assert_contains(doc, "HCS_MONITOR_PATH=/nonexistent/hcsmon is not an executable file");
+    HcsFree(doc);
+    unsetenv("HCS_MONITOR_PATH");
+    char *list = enumerate(NULL, S_OK);
+    ck_assert_str_eq(list, "[]"); /* the reserved id was released */
     HcsFree(list);
 }
 END_TEST
@@ -249,7 +279,9 @@ START_TEST(create__rejects_duplicate_id_bad_id_and_bad_arguments)
 {
     plant("taken", "Container", "o");
     char *doc = NULL;
-    ck_assert_hr(create("taken", "{\"Container\":{}}", &doc), HCS_E_SYSTEM_ALREADY_EXISTS);
+    ck_assert_hr(
+        create("taken", "{\"Container\":{\"Storage\":{\"Layers\":[{\"Path\":\"/l\"}]}}}", &doc),
+        HCS_E_SYSTEM_ALREADY_EXISTS);
     ck_assert_contains(doc, "compute system \\\"taken\\\" already exists");
     HcsFree(doc);
     ck_assert_hr(create("", "{\"Container\":{}}", &doc), E_INVALIDARG);
@@ -313,62 +345,15 @@ START_TEST(lifecycle__null_handles_are_refused_before_anything_else)
 }
 END_TEST
 
-/*
- * No system or process handle can exist until the monitor is built, so these calls are driven
- * with a dummy handle: they must check their documents, then answer E_NOTIMPL naming the
- * missing module, without touching the handle.
- */
-START_TEST(not_built__system_and_process_calls_answer_e_notimpl_with_the_reason)
+/* A handle closed or never valid is refused, not dereferenced as a live system. */
+START_TEST(save__a_null_handle_is_refused_with_attribution)
 {
-    HCS_SYSTEM sys = (HCS_SYSTEM)(uintptr_t)0x10;
-    HCS_PROCESS proc = (HCS_PROCESS)(uintptr_t)0x20;
     HCS_OPERATION op = HcsCreateOperation(NULL, NULL);
+    ck_assert_hr(HcsSaveComputeSystem(NULL, op, NULL), E_HANDLE);
     char *doc = NULL;
-    ck_assert_hr(HcsStartComputeSystem(sys, op, ""), E_NOTIMPL);
-    ck_assert_hr(HcsGetOperationResult(op, &doc), E_NOTIMPL);
-    ck_assert_contains(doc, "start: process-isolated compute systems need the monitor");
+    ck_assert_hr(HcsGetOperationResult(op, &doc), E_HANDLE);
+    ck_assert_contains(doc, "\"Detail\":\"Save\"");
     HcsFree(doc);
-    ck_assert_hr(HcsShutDownComputeSystem(sys, op, "{\"GracePeriodSeconds\":5}"), E_NOTIMPL);
-    ck_assert_hr(HcsShutDownComputeSystem(sys, op, "{\"Type\":\"Reboot\"}"), HCS_E_INVALID_JSON);
-    ck_assert_hr(HcsTerminateComputeSystem(sys, op, "{}"), E_NOTIMPL);
-    ck_assert_hr(HcsTerminateComputeSystem(sys, op, "{\"Force\":true}"), HCS_E_INVALID_JSON);
-    ck_assert_hr(HcsPauseComputeSystem(sys, op, NULL), E_NOTIMPL);
-    ck_assert_hr(HcsResumeComputeSystem(sys, op, NULL), E_NOTIMPL);
-    ck_assert_hr(HcsSaveComputeSystem(sys, op, NULL), E_NOTIMPL);
-    ck_assert_hr(HcsGetOperationResult(op, &doc), E_NOTIMPL);
-    ck_assert_contains(doc, "not supported on Linux");
-    HcsFree(doc);
-    ck_assert_hr(HcsGetComputeSystemProperties(sys, op, "{\"PropertyTypes\":[\"Statistics\"]}"),
-                 E_NOTIMPL);
-    ck_assert_hr(HcsModifyComputeSystem(sys, op,
-                                        "{\"ResourcePath\":\"Container/Memory/SizeInMB\","
-                                        "\"RequestType\":\"Update\",\"Settings\":64}",
-                                        NULL),
-                 E_NOTIMPL);
-    ck_assert_hr(HcsModifyComputeSystem(sys, op, NULL, NULL), E_INVALIDARG);
-    ck_assert_hr(HcsSetComputeSystemCallback(sys, 0, NULL, NULL), E_NOTIMPL);
-    ck_assert_hr(HcsSetComputeSystemCallback(sys, 0x80, NULL, NULL), E_INVALIDARG);
-    ck_assert_hr(HcsWaitForComputeSystemExit(sys, 0, NULL), E_NOTIMPL);
-    HCS_PROCESS p = (HCS_PROCESS)1;
-    ck_assert_hr(HcsCreateProcess(sys, "{\"CommandArgs\":[\"/bin/true\"]}", op, NULL, &p),
-                 E_NOTIMPL);
-    ck_assert_ptr_null(p);
-    ck_assert_hr(HcsGetOperationResult(op, &doc), E_NOTIMPL);
-    ck_assert_contains(doc, "processes run inside compute systems");
-    HcsFree(doc);
-    ck_assert_hr(HcsCreateProcess(sys, "{}", op, NULL, &p), HCS_E_INVALID_JSON);
-    ck_assert_hr(HcsOpenProcess(sys, 1, 0, &p), E_NOTIMPL);
-    ck_assert_hr(HcsTerminateProcess(proc, op, NULL), E_NOTIMPL);
-    ck_assert_hr(HcsSignalProcess(proc, op, "{\"Signal\":9}"), E_NOTIMPL);
-    ck_assert_hr(HcsSignalProcess(proc, op, "{\"Signal\":\"CtrlC\"}"), HCS_E_INVALID_JSON);
-    ck_assert_hr(HcsGetProcessInfo(proc, op), E_NOTIMPL);
-    ck_assert_hr(HcsGetProcessProperties(proc, op, NULL), E_NOTIMPL);
-    ck_assert_hr(HcsModifyProcess(proc, op,
-                                  "{\"Operation\":\"ConsoleSize\",\"ConsoleSize\":{"
-                                  "\"Height\":24,\"Width\":80}}"),
-                 E_NOTIMPL);
-    ck_assert_hr(HcsSetProcessCallback(proc, 0, NULL, NULL), E_NOTIMPL);
-    ck_assert_hr(HcsWaitForProcessExit(proc, 0, NULL), E_NOTIMPL);
     HcsCloseOperation(op);
 }
 END_TEST
@@ -434,10 +419,11 @@ HCS_TEST_SUITE(api_suite)
     tcase_add_test(tc, service_settings__change_roots_and_log_level);
     tcase_add_test(tc, enumerate__lists_systems_and_applies_filters);
     tcase_add_test(tc, open__unknown_id_is_not_found_and_bad_id_is_invalid);
-    tcase_add_test(tc, create__validates_then_says_what_is_not_built);
+    tcase_add_test(tc, create__refuses_what_cannot_run_and_says_why);
+    tcase_add_test(tc, create__without_a_monitor_binary_fails_cleanly);
     tcase_add_test(tc, create__rejects_duplicate_id_bad_id_and_bad_arguments);
     tcase_add_test(tc, lifecycle__null_handles_are_refused_before_anything_else);
-    tcase_add_test(tc, not_built__system_and_process_calls_answer_e_notimpl_with_the_reason);
+    tcase_add_test(tc, save__a_null_handle_is_refused_with_attribution);
     tcase_add_test(tc, not_built__storage_calls_check_arguments_then_name_the_layer_module);
     tcase_add_test(tc, hresult__errno_encoding_round_trips_and_known_errnos_map_to_windows_codes);
     suite_add_tcase(s, tc);

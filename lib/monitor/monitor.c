@@ -1,0 +1,470 @@
+/* monitor.c - hcsmon's life: create the system, serve clients, record exits, clean up. */
+#include <errno.h>
+#include <fcntl.h>
+#include <poll.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <sys/syscall.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "common/cleanup.h"
+#include "common/context.h"
+#include "common/json.h"
+#include "common/util.h"
+#include "job/job.h"
+#include "monitor.h"
+#include "monitor_internal.h"
+#include "rpc/rpc.h"
+#include "schema/documents.h"
+#include "silo/silo.h"
+#include "store/store.h"
+
+static hcs_monitor mon;
+
+/* --- state ----------------------------------------------------------------------------------- */
+
+static void write_state(void)
+{
+    AUTOJSON cJSON *st = cJSON_CreateObject();
+    if (st == NULL)
+        return;
+    cJSON_AddStringToObject(st, "Id", mon.id);
+    cJSON_AddStringToObject(st, "Name", mon.id);
+    cJSON_AddStringToObject(st, "SystemType", "Container");
+    cJSON_AddStringToObject(st, "Owner", mon.doc->owner ? mon.doc->owner : "");
+    cJSON_AddStringToObject(st, "State", mon.state);
+    cJSON_AddStringToObject(st, "RuntimeOsType", "Linux");
+    cJSON_AddBoolToObject(st, "Stopped", strcmp(mon.state, "Stopped") == 0);
+    if (mon.exit_type != NULL)
+        cJSON_AddStringToObject(st, "ExitType", mon.exit_type);
+    hcs_json_add_i64(st, "MonitorPid", getpid());
+    if (mon.silo != NULL)
+        hcs_json_add_i64(st, "InitPid", mon.silo->init_pid);
+    hcs_store_write_state(mon.entry, st, NULL);
+}
+
+static void set_state(const char *state)
+{
+    mon.state = state;
+    write_state();
+}
+
+/* --- clients ---------------------------------------------------------------------------------- */
+
+static void send_to(int fd, cJSON *msg, const int *fds, size_t nfds)
+{
+    if (fd >= 0 && msg != NULL)
+        hcs_rpc_send(fd, msg, fds, nfds, NULL);
+    cJSON_Delete(msg);
+}
+
+void hcs_mon_reply(int fd, uint64_t id, hcs_error *err, cJSON *extra)
+{
+    cJSON *r = hcs_rpc_reply(id, err ? err->hr : S_OK, err ? err->message : NULL);
+    if (r != NULL && extra != NULL) {
+        cJSON *c;
+        while ((c = extra->child) != NULL)
+            cJSON_AddItemToObject(r, c->string, cJSON_DetachItemViaPointer(extra, c));
+    }
+    cJSON_Delete(extra);
+    hcs_err_free(err);
+    send_to(fd, r, NULL, 0);
+}
+
+static void broadcast(cJSON *ev)
+{
+    for (size_t i = 0; i < mon.n_clients; i++)
+        hcs_rpc_send(mon.clients[i], ev, NULL, 0, NULL);
+    cJSON_Delete(ev);
+}
+
+static void drop_client(size_t i)
+{
+    int fd = mon.clients[i];
+    close(fd);
+    mon.clients[i] = mon.clients[--mon.n_clients];
+    for (size_t k = 0; k < mon.n_waits; k++)
+        if (mon.waits[k].fd == fd)
+            mon.waits[k].fd = -1;
+}
+
+/* --- processes ---------------------------------------------------------------------------------
+ */
+
+hcs_mon_proc *hcs_mon_find_proc(int64_t pid)
+{
+    for (size_t i = 0; i < mon.n_procs; i++)
+        if (mon.procs[i].pid == pid)
+            return &mon.procs[i];
+    return NULL;
+}
+
+cJSON *hcs_mon_process_status(const hcs_mon_proc *p)
+{
+    cJSON *s = cJSON_CreateObject();
+    hcs_json_add_i64(s, "ProcessId", p->pid);
+    cJSON_AddBoolToObject(s, "Exited", p->exited);
+    hcs_json_add_i64(s, "ExitCode", p->exited ? p->exit_code : 0);
+    hcs_json_add_i64(s, "LastWaitResult", 0);
+    if (p->signal > 0)
+        hcs_json_add_i64(s, "Signal", p->signal);
+    return s;
+}
+
+static void process_exited(int64_t pid, int64_t code, int64_t sig)
+{
+    hcs_mon_proc *p = hcs_mon_find_proc(pid);
+    if (p == NULL || p->exited)
+        return;
+    p->exited = true;
+    p->exit_code = code;
+    p->signal = sig;
+    cJSON *ev = hcs_rpc_event("ProcessExited");
+    cJSON_AddItemToObject(ev, "Status", hcs_mon_process_status(p));
+    broadcast(ev);
+}
+
+/* --- the system's end ----------------------------------------------------------------------------
+ */
+
+static void system_stopped(int status)
+{
+    if (strcmp(mon.state, "Stopped") == 0)
+        return;
+    if (mon.exit_type == NULL)
+        mon.exit_type = mon.shutdown_requested ? "GracefulExit" : "UnexpectedExit";
+    HRESULT hr = strcmp(mon.exit_type, "UnexpectedExit") == 0 ? HCS_E_UNEXPECTED_EXIT : S_OK;
+    hcs_log(HCS_LOG_INFO, "system %s stopped (%s, init status 0x%x)", mon.id, mon.exit_type,
+            status);
+    /* Whatever is left dies with the system. */
+    hcs_job_kill(mon.job, NULL);
+    for (size_t i = 0; i < mon.n_procs; i++)
+        process_exited(mon.procs[i].pid, 128 + SIGKILL, SIGKILL);
+    hcs_error *err = NULL;
+    if (hcs_job_destroy(mon.job, &err) < 0) {
+        hcs_log(HCS_LOG_WARNING, "%s", err->message);
+        hcs_err_free(err);
+    }
+    mon.job = NULL;
+    if (mon.silo != NULL) {
+        hcs_silo_free(mon.silo);
+        mon.silo = NULL;
+    }
+    mon.stopped_status = hr;
+    set_state("Stopped");
+    cJSON *ev = hcs_rpc_event("SystemExited");
+    cJSON_AddItemToObject(ev, "Status", hcs_mon_exit_status());
+    broadcast(ev);
+    for (size_t i = 0; i < mon.n_waits; i++)
+        hcs_mon_reply(mon.waits[i].fd, mon.waits[i].id, NULL, NULL);
+    mon.n_waits = 0;
+}
+
+cJSON *hcs_mon_exit_status(void)
+{
+    cJSON *s = cJSON_CreateObject();
+    hcs_json_add_i64(s, "Status", mon.stopped_status);
+    cJSON_AddStringToObject(s, "ExitType", mon.exit_type ? mon.exit_type : "None");
+    return s;
+}
+
+void hcs_mon_wait_for_exit(int fd, uint64_t id)
+{
+    if (mon.n_waits < HCS_MON_MAX_WAITS)
+        mon.waits[mon.n_waits++] = (hcs_mon_wait){fd, id};
+    else
+        hcs_mon_reply(fd, id, NULL, NULL);
+}
+
+/* Terminate: kill everything now; the init's exit completes the stop. */
+void hcs_mon_terminate(void)
+{
+    if (mon.job == NULL)
+        return;
+    if (mon.exit_type == NULL)
+        mon.exit_type = "ForcedExit";
+    hcs_job_thaw(mon.job, NULL);
+    hcs_job_kill(mon.job, NULL);
+}
+
+/* Shutdown: SIGTERM to every process; kill what is left after the grace period. */
+void hcs_mon_shutdown(uint32_t grace_seconds)
+{
+    if (mon.job == NULL)
+        return;
+    mon.shutdown_requested = true;
+    hcs_job_thaw(mon.job, NULL);
+    if (strcmp(mon.state, "Paused") == 0)
+        set_state("Running");
+    cJSON *req = hcs_rpc_request("Shutdown", 0);
+    send_to(mon.silo->sock, req, NULL, 0);
+    mon.deadline_ms = hcs_now_ms() + (unsigned long long)grace_seconds * 1000ULL;
+}
+
+/* --- creation --------------------------------------------------------------------------------- */
+
+static cJSON *setup_document(hcs_error **err)
+{
+    const hcs_doc_container *c = mon.doc->container;
+    AUTOJSON cJSON *s = cJSON_CreateObject();
+    cJSON *root = cJSON_AddObjectToObject(s, "Root");
+    cJSON *layers = cJSON_AddArrayToObject(root, "Layers");
+    cJSON *mounts = cJSON_AddArrayToObject(root, "Mounts");
+    if (c->storage == NULL || c->storage->layers.n == 0)
+        return hcs_err_set(err, HCS_E_INVALID_JSON,
+                           "Container.Storage.Layers: at least one layer is required for the "
+                           "container's root"),
+               NULL;
+    const hcs_doc_layer *l = c->storage->layers.items;
+    for (size_t i = 0; i < c->storage->layers.n; i++)
+        cJSON_AddItemToArray(layers, cJSON_CreateString(l[i].path));
+    if (c->storage->path != NULL)
+        cJSON_AddStringToObject(root, "Writable", c->storage->path);
+    AUTOFREE char *mp = hcs_asprintf("%s/rootfs", mon.entry->path);
+    if (mp == NULL || mkdir(mp, 0700) < 0)
+        return hcs_err_errno(err, errno, "create %s", mp ? mp : "rootfs"), NULL;
+    cJSON_AddStringToObject(root, "Mountpoint", mp);
+    const hcs_doc_mapped_directory *m = c->mapped_directories.items;
+    for (size_t i = 0; i < c->mapped_directories.n; i++) {
+        cJSON *o = cJSON_CreateObject();
+        cJSON_AddStringToObject(o, "HostPath", m[i].host_path);
+        cJSON_AddStringToObject(o, "ContainerPath", m[i].container_path);
+        cJSON_AddBoolToObject(o, "ReadOnly", m[i].read_only.value);
+        cJSON_AddItemToArray(mounts, o);
+    }
+    if (c->guest_os != NULL && c->guest_os->host_name != NULL)
+        cJSON_AddStringToObject(s, "HostName", c->guest_os->host_name);
+    else
+        cJSON_AddStringToObject(s, "HostName", mon.id);
+    if (c->networking != NULL && c->networking->ns != NULL) {
+        cJSON_AddStringToObject(s, "NetNs", c->networking->ns);
+    } else if (c->networking != NULL && c->networking->network_shared_container_name != NULL) {
+        const char *other = c->networking->network_shared_container_name;
+        hcs_store_entry *oe = NULL;
+        cJSON *ost = NULL;
+        int64_t ipid = 0;
+        if (hcs_store_open(other, &oe, err) < 0 || hcs_store_read_state(oe, &ost, err) < 0 ||
+            hcs_json_i64(cJSON_GetObjectItemCaseSensitive(ost, "InitPid"), &ipid) < 0 ||
+            ipid <= 0) {
+            hcs_store_release(oe, 0, NULL);
+            cJSON_Delete(ost);
+            hcs_err_set(err, HCS_E_SYSTEM_NOT_FOUND,
+                        "Container.Networking.NetworkSharedContainerName: compute system \"%s\" "
+                        "is not running",
+                        other);
+            return hcs_err_wrap(err, "share the network"), NULL;
+        }
+        AUTOFREE char *path = hcs_asprintf("/proc/%lld/ns/net", (long long)ipid);
+        cJSON_AddStringToObject(s, "NetNs", path);
+        hcs_store_release(oe, 0, NULL);
+        cJSON_Delete(ost);
+    }
+    return steal_ptr(&s);
+}
+
+static hcs_job_limits limits_of(const hcs_doc_container *c)
+{
+    hcs_job_limits l = {0};
+    if (c->memory != NULL && c->memory->size_in_mb.set)
+        l.memory_bytes = c->memory->size_in_mb.value << 20;
+    if (c->processor != NULL) {
+        l.cpu_count = (uint32_t)c->processor->count.value;
+        l.cpu_weight = c->processor->weight.value;
+        l.cpu_maximum = c->processor->maximum.value;
+    }
+    if (c->linux_settings != NULL && c->linux_settings->resources != NULL &&
+        c->linux_settings->resources->pids != NULL)
+        l.pids_max = c->linux_settings->resources->pids->limit.value;
+    return l;
+}
+
+static int create(hcs_error **err)
+{
+    if (hcs_store_open(mon.id, &mon.entry, err) < 0)
+        return -1;
+    AUTOFREE char *config = NULL;
+    if (hcs_store_read_file(mon.entry, HCS_STORE_CONFIG_FILE, 16 << 20, &config, NULL, err) < 0)
+        return -1;
+    if (hcs_schema_parse(&hcs_type_compute_system, config, "ComputeSystem", true, (void **)&mon.doc,
+                         err) < 0)
+        return -1;
+    if (mon.doc->container == NULL)
+        return hcs_err_set(err, E_NOTIMPL, "utility VMs are not built yet");
+    mon.state = "Creating";
+    mon.terminate_on_last_close = mon.doc->should_terminate_on_last_handle_closed.value;
+    AUTOJSON cJSON *setup = setup_document(err);
+    if (setup == NULL)
+        return -1;
+    hcs_job_limits l = limits_of(mon.doc->container);
+    if (hcs_job_create(mon.id, &l, &mon.job, err) < 0)
+        return -1;
+    if (hcs_silo_create(mon.job, setup, &mon.silo, err) < 0)
+        return -1;
+    if (hcs_rpc_listen(mon.entry->dirfd, HCS_STORE_CONTROL_SOCKET, &mon.listen_fd, err) < 0)
+        return -1;
+    set_state("Created");
+    return 0;
+}
+
+/* Remove what the system left and exit. */
+__attribute__((noreturn)) static void finish(int code)
+{
+    if (mon.job != NULL) {
+        hcs_job_destroy(mon.job, NULL);
+        mon.job = NULL;
+    }
+    if (mon.silo != NULL) {
+        kill(mon.silo->init_pid, SIGKILL);
+        waitpid(mon.silo->init_pid, NULL, 0);
+    }
+    if (mon.entry != NULL)
+        hcs_store_release(mon.entry, 1, NULL);
+    _exit(code);
+}
+
+static void report_status(int status_fd, hcs_error *err)
+{
+    AUTOJSON cJSON *r = cJSON_CreateObject();
+    hcs_json_add_i64(r, "Result", err ? err->hr : S_OK);
+    if (err != NULL)
+        cJSON_AddStringToObject(r, "Error", err->message);
+    AUTOFREE char *text = hcs_json_print(r);
+    if (text != NULL && write(status_fd, text, strlen(text)) < 0)
+        hcs_log(HCS_LOG_WARNING, "report the creation status: %s", strerror(errno));
+    close(status_fd);
+}
+
+/* --- the loop -----------------------------------------------------------------------------------
+ */
+
+static void on_init_message(void)
+{
+    cJSON *msg = NULL;
+    int fds[HCS_RPC_MAX_FDS];
+    size_t nfds = 0;
+    if (hcs_rpc_recv(mon.silo->sock, &msg, fds, &nfds, NULL) < 0 || msg == NULL) {
+        close(mon.silo->sock);
+        mon.silo->sock = -1;
+        return;
+    }
+    const char *ev = cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(msg, "Event"));
+    if (ev != NULL && strcmp(ev, "ProcessExited") == 0) {
+        int64_t pid = 0, code = 0, sig = 0;
+        hcs_json_i64(cJSON_GetObjectItemCaseSensitive(msg, "Pid"), &pid);
+        hcs_json_i64(cJSON_GetObjectItemCaseSensitive(msg, "ExitCode"), &code);
+        hcs_json_i64(cJSON_GetObjectItemCaseSensitive(msg, "Signal"), &sig);
+        process_exited(pid, code, sig);
+    } else {
+        hcs_mon_init_reply(msg, fds, nfds);
+    }
+    for (size_t i = 0; i < nfds; i++)
+        close(fds[i]);
+    cJSON_Delete(msg);
+}
+
+static void on_init_exit(void)
+{
+    int status = 0;
+    while (waitpid(mon.silo->init_pid, &status, 0) < 0 && errno == EINTR)
+        ;
+    if (mon.exit_type == NULL && mon.shutdown_requested)
+        mon.exit_type = "GracefulExit";
+    system_stopped(status);
+}
+
+int hcs_monitor_run(const char *id, int lock_fd, int status_fd)
+{
+    mon.id = id;
+    mon.lock_fd = lock_fd;
+    mon.listen_fd = -1;
+    hcs_error *err = NULL;
+    if (create(&err) < 0) {
+        hcs_err_wrap(&err, "create \"%s\"", id);
+        report_status(status_fd, err);
+        hcs_err_free(err);
+        finish(1);
+    }
+    report_status(status_fd, NULL);
+
+    for (;;) {
+        /* Reap orphans we are subreaper for (the init is reaped through its pidfd). */
+        while (waitpid(-1, NULL, WNOHANG | __WALL) > 0)
+            ;
+        bool stopped = strcmp(mon.state, "Stopped") == 0;
+        if (stopped && mon.n_clients == 0)
+            finish(0);
+        struct pollfd pfd[3 + HCS_MON_MAX_CLIENTS];
+        size_t n = 0;
+        pfd[n++] = (struct pollfd){mon.listen_fd, POLLIN, 0};
+        int init_sock = mon.silo ? mon.silo->sock : -1;
+        int init_pidfd = mon.silo ? mon.silo->pidfd : -1;
+        pfd[n++] = (struct pollfd){init_sock, POLLIN, 0};
+        pfd[n++] = (struct pollfd){init_pidfd, POLLIN, 0};
+        for (size_t i = 0; i < mon.n_clients; i++)
+            pfd[n++] = (struct pollfd){mon.clients[i], POLLIN, 0};
+        int timeout = -1;
+        if (mon.deadline_ms != 0 && !stopped) {
+            unsigned long long now = hcs_now_ms();
+            timeout = now >= mon.deadline_ms ? 0 : (int)(mon.deadline_ms - now);
+        }
+        int r = poll(pfd, n, timeout);
+        if (r < 0 && errno != EINTR)
+            finish(1);
+        if (mon.deadline_ms != 0 && !stopped && hcs_now_ms() >= mon.deadline_ms) {
+            mon.deadline_ms = 0;
+            mon.exit_type = "ForcedExit";
+            hcs_job_kill(mon.job, NULL);
+        }
+        if (r <= 0)
+            continue;
+        if (pfd[2].revents & POLLIN)
+            on_init_exit();
+        else if (pfd[1].revents & (POLLIN | POLLHUP))
+            on_init_message();
+        if (pfd[0].revents & POLLIN) {
+            int c = -1;
+            if (hcs_rpc_accept(mon.listen_fd, &c, NULL, NULL) == 0) {
+                if (mon.n_clients < HCS_MON_MAX_CLIENTS) {
+                    mon.clients[mon.n_clients++] = c;
+                    mon.had_client = true;
+                } else {
+                    close(c);
+                }
+            }
+        }
+        /* Clients, from the last so that dropping one does not skip another. */
+        for (size_t k = n; k-- > 3;) {
+            if (!(pfd[k].revents & (POLLIN | POLLHUP | POLLERR)))
+                continue;
+            size_t i = k - 3;
+            cJSON *msg = NULL;
+            int fds[HCS_RPC_MAX_FDS];
+            size_t nfds = 0;
+            if (hcs_rpc_recv(mon.clients[i], &msg, fds, &nfds, NULL) < 0 || msg == NULL) {
+                drop_client(i);
+                if (mon.n_clients == 0 && mon.terminate_on_last_close &&
+                    strcmp(mon.state, "Stopped") != 0)
+                    hcs_mon_terminate();
+                continue;
+            }
+            hcs_mon_request(mon.clients[i], msg, fds, nfds);
+            for (size_t f = 0; f < nfds; f++)
+                close(fds[f]);
+            cJSON_Delete(msg);
+        }
+    }
+}
+
+hcs_monitor *hcs_mon(void)
+{
+    return &mon;
+}
+void hcs_mon_set_state(const char *state)
+{
+    set_state(state);
+}

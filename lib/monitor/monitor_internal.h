@@ -1,0 +1,82 @@
+/* monitor_internal.h - state shared by the files of the monitor (private to lib/monitor). */
+#ifndef HCS_MONITOR_INTERNAL_H
+#define HCS_MONITOR_INTERNAL_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include <cjson/cJSON.h>
+
+#include "common/error.h"
+#include "job/job.h"
+#include "schema/documents.h"
+#include "silo/silo.h"
+#include "store/store.h"
+
+#define HCS_MON_MAX_CLIENTS 256
+#define HCS_MON_MAX_WAITS 512
+#define HCS_MON_MAX_PROCS 4096
+#define HCS_MON_MAX_CALLS 512
+
+typedef struct {
+    int64_t pid; /* in the container */
+    bool exited;
+    int64_t exit_code, signal;
+} hcs_mon_proc;
+
+/* A client request waiting for something: the system's stop, or the init's reply. */
+typedef struct {
+    int fd; /* -1 once the client went away */
+    uint64_t id;
+} hcs_mon_wait;
+
+typedef struct {
+    uint64_t init_id;
+    int fd;
+    uint64_t client_id;
+    const char *op;
+} hcs_mon_call;
+
+typedef struct hcs_monitor {
+    const char *id;
+    int lock_fd;
+    hcs_store_entry *entry;
+    hcs_doc_compute_system *doc;
+    hcs_job *job;
+    hcs_silo *silo;
+    const char *state; /* Creating, Created, Running, Paused, Stopped */
+    const char *exit_type;
+    HRESULT stopped_status;
+    bool shutdown_requested, terminate_on_last_close, had_client;
+    unsigned long long deadline_ms, started_ms;
+    int listen_fd;
+    int clients[HCS_MON_MAX_CLIENTS];
+    size_t n_clients;
+    hcs_mon_wait waits[HCS_MON_MAX_WAITS];
+    size_t n_waits;
+    hcs_mon_proc procs[HCS_MON_MAX_PROCS];
+    size_t n_procs;
+    hcs_mon_call calls[HCS_MON_MAX_CALLS];
+    size_t n_calls;
+    uint64_t next_init_id;
+} hcs_monitor;
+
+hcs_monitor *hcs_mon(void);
+void hcs_mon_set_state(const char *state);
+void hcs_mon_reply(int fd, uint64_t id, hcs_error *err, cJSON *extra);
+void hcs_mon_wait_for_exit(int fd, uint64_t id);
+void hcs_mon_terminate(void);
+void hcs_mon_shutdown(uint32_t grace_seconds);
+hcs_mon_proc *hcs_mon_find_proc(int64_t pid);
+cJSON *hcs_mon_process_status(const hcs_mon_proc *p);
+cJSON *hcs_mon_exit_status(void);
+
+/* requests.c */
+void hcs_mon_request(int fd, const cJSON *msg, const int *fds, size_t nfds);
+void hcs_mon_init_reply(const cJSON *msg, const int *fds, size_t nfds);
+
+/* properties.c */
+cJSON *hcs_mon_properties(const cJSON *query, hcs_error **err);
+
+#endif

@@ -1,0 +1,531 @@
+/*
+ * test_system.c - real process-isolated compute systems through the public API (root).
+ * Every system id starts with "it-" so the leak checks count only ours.
+ */
+#include <errno.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <cjson/cJSON.h>
+
+#include "common/util.h"
+#include "hcs_test.h"
+#include "system_fixture.h"
+
+static char *props(HCS_SYSTEM sys, const char *query)
+{
+    HCS_OPERATION op = HcsCreateOperation(NULL, NULL);
+    char *doc = NULL;
+    ck_assert_hr(sf_wait(op, HcsGetComputeSystemProperties(sys, op, query), &doc), S_OK);
+    HcsCloseOperation(op);
+    return doc;
+}
+
+static HRESULT call(HRESULT (*fn)(HCS_SYSTEM, HCS_OPERATION, const char *), HCS_SYSTEM sys,
+                    const char *options, char **doc)
+{
+    HCS_OPERATION op = HcsCreateOperation(NULL, NULL);
+    HRESULT hr = sf_wait(op, fn(sys, op, options), doc);
+    HcsCloseOperation(op);
+    return hr;
+}
+
+/* --- lifecycle and isolation ------------------------------------------------------------------ */
+
+START_TEST(lifecycle__create_start_run_terminate_close_leaves_nothing)
+{
+    int mounts = sf_count_mounts(), cgroups = sf_count_cgroups(), fds = sf_count_fds();
+    HCS_SYSTEM sys = sf_start("it-life", NULL);
+    char *out = NULL;
+    ck_assert_int_eq(sf_run(sys, "[\"echo\",\"hello\"]", NULL, &out, NULL), 0);
+    ck_assert_str_eq(out, "hello\n");
+    free(out);
+    char *p = props(sys, NULL);
+    ck_assert_contains(p, "\"State\":\"Running\"");
+    HcsFree(p);
+    HCS_OPERATION op = HcsCreateOperation(NULL, NULL);
+    ck_assert_hr(sf_wait(op, HcsTerminateComputeSystem(sys, op, NULL), NULL), S_OK);
+    char *exit = NULL;
+    ck_assert_hr(HcsWaitForComputeSystemExit(sys, 10000, &exit), S_OK);
+    ck_assert_contains(exit, "\"ExitType\":\"ForcedExit\"");
+    HcsFree(exit);
+    /* Stopped but still readable through the handle. */
+    char *after = props(sys, NULL);
+    ck_assert_contains(after, "\"State\":\"Stopped\"");
+    HcsFree(after);
+    ck_assert_str_eq(sf_enumerate(), "it-life");
+    HcsCloseComputeSystem(sys);
+    HcsCloseOperation(op);
+    /* After the last close the monitor removes everything. */
+    char *ids = NULL;
+    for (int i = 0; i < 200; i++) {
+        free(ids);
+        ids = sf_enumerate();
+        if (ids[0] == '\0')
+            break;
+        usleep(10000);
+    }
+    ck_assert_str_eq(ids, "");
+    free(ids);
+    ck_assert_int_eq(sf_count_cgroups(), cgroups);
+    ck_assert_int_eq(sf_count_mounts(), mounts);
+    ck_assert_int_eq(sf_count_fds(), fds);
+}
+END_TEST
+
+START_TEST(isolation__pid1_hostname_loopback_only_and_no_host_files)
+{
+    FILE *marker = fopen("/tmp/hcs-it-host-marker", "w");
+    ck_assert_ptr_nonnull(marker);
+    fclose(marker);
+    HCS_SYSTEM sys = sf_start("it-iso", "\"GuestOs\":{\"HostName\":\"box\"}");
+    char *out = NULL;
+    ck_assert_int_eq(sf_run(sys, "[\"hostname\"]", NULL, &out, NULL), 0);
+    ck_assert_str_eq(out, "box\n");
+    free(out);
+    ck_assert_int_eq(sf_run(sys, "[\"cat\",\"/proc/1/comm\"]", NULL, &out, NULL), 0);
+    ck_assert_str_eq(out, "hcs-init\n");
+    free(out);
+    ck_assert_int_eq(sf_run(sys, "[\"sh\",\"-c\",\"echo $$\"]", NULL, &out, NULL), 0);
+    ck_assert_int_lt(atoi(out), 100); /* a pid of the container's own pid namespace */
+    free(out);
+    ck_assert_int_eq(
+        sf_run(sys, "[\"sh\",\"-c\",\"tail -n +3 /proc/net/dev | cut -d: -f1\"]", NULL, &out, NULL),
+        0);
+    ck_assert_str_eq(out, "    lo\n");
+    free(out);
+    ck_assert_int_ne(sf_run(sys, "[\"ls\",\"/tmp/hcs-it-host-marker\"]", NULL, NULL, NULL), 0);
+    unlink("/tmp/hcs-it-host-marker");
+    sf_destroy(sys);
+}
+END_TEST
+
+START_TEST(isolation__the_init_binary_cannot_be_written_from_inside)
+{
+    HCS_SYSTEM sys = sf_start("it-exe", NULL);
+    char *err = NULL;
+    ck_assert_int_ne(sf_run(sys, "[\"sh\",\"-c\",\"echo x >> /proc/1/exe\"]", NULL, NULL, &err), 0);
+    free(err);
+    /* Seen from the host, the init runs from the sealed in-memory copy, not from hcsmon. */
+    char *state = hcs_asprintf("%s/run/systems/it-exe/state.json", hcs_test_root());
+    FILE *f = fopen(state, "r");
+    ck_assert_ptr_nonnull(f);
+    char buf[4096] = "";
+    size_t n = fread(buf, 1, sizeof(buf) - 1, f);
+    fclose(f);
+    buf[n] = '\0';
+    free(state);
+    const char *ip = strstr(buf, "\"InitPid\"");
+    ck_assert_ptr_nonnull(ip);
+    char exe[64], link[256] = "";
+    snprintf(exe, sizeof(exe), "/proc/%d/exe", atoi(strchr(ip, ':') + 1));
+    ck_assert_int_gt(readlink(exe, link, sizeof(link) - 1), 0);
+    ck_assert_contains(link, "memfd:hcs-init");
+    sf_destroy(sys);
+}
+END_TEST
+
+/* --- processes -----------------------------------------------------------------------------------
+ */
+
+START_TEST(process__exit_codes_stdio_and_command_line_are_exact)
+{
+    HCS_SYSTEM sys = sf_start("it-proc", NULL);
+    char *out = NULL, *err = NULL;
+    ck_assert_int_eq(
+        sf_run(sys, "[\"sh\",\"-c\",\"cat; echo oops >&2; exit 42\"]", "in put\n", &out, &err), 42);
+    ck_assert_str_eq(out, "in put\n");
+    ck_assert_str_eq(err, "oops\n");
+    free(out);
+    free(err);
+    /* CommandLine is split by shell word rules without expansion. */
+    HCS_OPERATION op = HcsCreateOperation(NULL, NULL);
+    HCS_PROCESS p = NULL;
+    HCS_PROCESS_INFORMATION pi;
+    ck_assert_hr(HcsCreateProcess(sys,
+                                  "{\"CommandLine\":\"echo 'a  b' \\\"$HOME\\\" c\\\\ d\","
+                                  "\"CreateStdOutPipe\":true}",
+                                  op, NULL, &p),
+                 S_OK);
+    ck_assert_hr(HcsWaitForOperationResultAndProcessInfo(op, 10000, &pi, NULL), S_OK);
+    ck_assert_int_eq(pi.StdInput, -1);
+    ck_assert_int_eq(pi.StdError, -1);
+    char buf[256] = "";
+    ssize_t n = read(pi.StdOutput, buf, sizeof(buf) - 1);
+    ck_assert_int_gt(n, 0);
+    buf[n] = '\0';
+    ck_assert_str_eq(buf, "a  b $HOME c d\n");
+    close(pi.StdOutput);
+    ck_assert_hr(HcsWaitForProcessExit(p, 10000, NULL), S_OK);
+    HcsCloseProcess(p);
+    /* Environment, user and working directory. */
+    ck_assert_hr(HcsCreateProcess(sys,
+                                  "{\"CommandArgs\":[\"sh\",\"-c\",\"echo $X $(id -u) $(pwd)\"],"
+                                  "\"Environment\":{\"X\":\"y\"},\"User\":\"nobody\","
+                                  "\"WorkingDirectory\":\"/tmp\",\"CreateStdOutPipe\":true}",
+                                  op, NULL, &p),
+                 S_OK);
+    ck_assert_hr(HcsWaitForOperationResultAndProcessInfo(op, 10000, &pi, NULL), S_OK);
+    n = read(pi.StdOutput, buf, sizeof(buf) - 1);
+    buf[n > 0 ? n : 0] = '\0';
+    ck_assert_str_eq(buf, "y 65534 /tmp\n");
+    close(pi.StdOutput);
+    HcsCloseProcess(p);
+    HcsCloseOperation(op);
+    sf_destroy(sys);
+}
+END_TEST
+
+START_TEST(process__signals_and_terminate_are_reported_exactly)
+{
+    HCS_SYSTEM sys = sf_start("it-sig", NULL);
+    HCS_OPERATION op = HcsCreateOperation(NULL, NULL);
+    HCS_PROCESS p = NULL;
+    ck_assert_hr(
+        sf_wait(op, HcsCreateProcess(sys, "{\"CommandArgs\":[\"sleep\",\"100\"]}", op, NULL, &p),
+                NULL),
+        S_OK);
+    ck_assert_hr(sf_wait(op, HcsSignalProcess(p, op, "{\"Signal\":15}"), NULL), S_OK);
+    char *st = NULL;
+    ck_assert_hr(HcsWaitForProcessExit(p, 10000, &st), S_OK);
+    ck_assert_contains(st, "\"ExitCode\":143");
+    ck_assert_contains(st, "\"Signal\":15");
+    HcsFree(st);
+    /* Signalling an exited process is refused. */
+    ck_assert_hr(sf_wait(op, HcsSignalProcess(p, op, "{\"Signal\":15}"), NULL),
+                 HCS_E_PROCESS_ALREADY_STOPPED);
+    HcsCloseProcess(p);
+    ck_assert_hr(
+        sf_wait(op, HcsCreateProcess(sys, "{\"CommandArgs\":[\"sleep\",\"100\"]}", op, NULL, &p),
+                NULL),
+        S_OK);
+    ck_assert_hr(sf_wait(op, HcsTerminateProcess(p, op, NULL), NULL), S_OK);
+    ck_assert_hr(HcsWaitForProcessExit(p, 10000, &st), S_OK);
+    ck_assert_contains(st, "\"ExitCode\":137");
+    HcsFree(st);
+    /* Properties of a process, and its info through the operation. */
+    ck_assert_hr(sf_wait(op, HcsGetProcessProperties(p, op, NULL), &st), S_OK);
+    ck_assert_contains(st, "\"Exited\":true");
+    HcsFree(st);
+    HcsCloseProcess(p);
+    HcsCloseOperation(op);
+    sf_destroy(sys);
+}
+END_TEST
+
+START_TEST(process__missing_executable_is_named)
+{
+    HCS_SYSTEM sys = sf_start("it-miss", NULL);
+    HCS_OPERATION op = HcsCreateOperation(NULL, NULL);
+    HCS_PROCESS p = NULL;
+    char *doc = NULL;
+    ck_assert_hr(
+        sf_wait(op, HcsCreateProcess(sys, "{\"CommandArgs\":[\"nosuchtool\",\"x\"]}", op, NULL, &p),
+                &doc),
+        HCS_E_FILE_NOT_FOUND);
+    ck_assert_contains(doc, "executable \\\"nosuchtool\\\" not found in the container");
+    HcsFree(doc);
+    doc = NULL;
+    HcsCloseProcess(p);
+    ck_assert_hr(sf_wait(op,
+                         HcsCreateProcess(sys, "{\"CommandArgs\":[\"ls\"],\"User\":\"ghost\"}", op,
+                                          NULL, &p),
+                         &doc),
+                 E_INVALIDARG);
+    ck_assert_contains(doc, "no user \\\"ghost\\\"");
+    HcsFree(doc);
+    HcsCloseProcess(p);
+    HcsCloseOperation(op);
+    sf_destroy(sys);
+}
+END_TEST
+
+START_TEST(process__console_gets_a_terminal_of_the_asked_size)
+{
+    HCS_SYSTEM sys = sf_start("it-tty", NULL);
+    HCS_OPERATION op = HcsCreateOperation(NULL, NULL);
+    HCS_PROCESS p = NULL;
+    HCS_PROCESS_INFORMATION pi;
+    ck_assert_hr(HcsCreateProcess(sys,
+                                  "{\"CommandArgs\":[\"sh\",\"-c\",\"tty; stty size\"],"
+                                  "\"EmulateConsole\":true,\"ConsoleSize\":[30,100]}",
+                                  op, NULL, &p),
+                 S_OK);
+    ck_assert_hr(HcsWaitForOperationResultAndProcessInfo(op, 10000, &pi, NULL), S_OK);
+    ck_assert_int_ge(pi.StdInput, 0);
+    ck_assert_int_ge(pi.StdOutput, 0);
+    char buf[512] = "";
+    size_t len = 0;
+    for (;;) {
+        ssize_t n = read(pi.StdOutput, buf + len, sizeof(buf) - 1 - len);
+        if (n <= 0)
+            break;
+        len += (size_t)n;
+        buf[len] = '\0';
+        if (strstr(buf, "100") != NULL)
+            break;
+    }
+    ck_assert_contains(buf, "/dev/pts/");
+    ck_assert_contains(buf, "30 100");
+    ck_assert_hr(HcsWaitForProcessExit(p, 10000, NULL), S_OK);
+    close(pi.StdInput);
+    close(pi.StdOutput);
+    HcsCloseProcess(p);
+    HcsCloseOperation(op);
+    sf_destroy(sys);
+}
+END_TEST
+
+/* --- limits
+ * --------------------------------------------------------------------------------------- */
+
+START_TEST(limits__memory_hog_is_oom_killed_and_pids_limit_stops_a_fork_bomb)
+{
+    HCS_SYSTEM sys = sf_start("it-lim", "\"Memory\":{\"SizeInMB\":32},"
+                                        "\"Linux\":{\"resources\":{\"pids\":{\"limit\":8}}}");
+    /* dd allocates and fills a 200 MiB buffer: far above 32 MiB. */
+    int code = sf_run(sys, "[\"dd\",\"if=/dev/zero\",\"of=/dev/null\",\"bs=200M\",\"count=1\"]",
+                      NULL, NULL, NULL);
+    ck_assert_int_eq(code, 137);
+    char *out = NULL, *err = NULL;
+    sf_run(sys,
+           "[\"sh\",\"-c\",\"for i in 1 2 3 4 5 6 7 8 9 10 11 12; do sleep 30 & done; "
+           "ps | grep -c 'sleep 30'\"]",
+           NULL, &out, &err);
+    ck_assert_int_lt(atoi(out), 8);
+    ck_assert_contains(err, "fork");
+    free(out);
+    free(err);
+    sf_destroy(sys);
+}
+END_TEST
+
+/* --- state changes
+ * ---------------------------------------------------------------------------------- */
+
+START_TEST(state__pause_resume_and_wrong_state_errors)
+{
+    HCS_SYSTEM sys = sf_create("it-state", NULL, NULL);
+    HCS_OPERATION op = HcsCreateOperation(NULL, NULL);
+    HCS_PROCESS p = NULL;
+    char *doc = NULL;
+    ck_assert_hr(
+        sf_wait(op, HcsCreateProcess(sys, "{\"CommandArgs\":[\"true\"]}", op, NULL, &p), &doc),
+        HCS_E_INVALID_STATE);
+    ck_assert_contains(doc, "is Created");
+    HcsFree(doc);
+    HcsCloseProcess(p);
+    ck_assert_hr(call(HcsPauseComputeSystem, sys, NULL, NULL), HCS_E_INVALID_STATE);
+    ck_assert_hr(call(HcsStartComputeSystem, sys, NULL, NULL), S_OK);
+    ck_assert_hr(call(HcsStartComputeSystem, sys, NULL, NULL), HCS_E_INVALID_STATE);
+    ck_assert_hr(call(HcsPauseComputeSystem, sys, NULL, NULL), S_OK);
+    char *pr = props(sys, NULL);
+    ck_assert_contains(pr, "\"State\":\"Paused\"");
+    HcsFree(pr);
+    ck_assert_hr(
+        sf_wait(op, HcsCreateProcess(sys, "{\"CommandArgs\":[\"true\"]}", op, NULL, &p), NULL),
+        HCS_E_INVALID_STATE);
+    HcsCloseProcess(p);
+    ck_assert_hr(call(HcsResumeComputeSystem, sys, NULL, NULL), S_OK);
+    ck_assert_int_eq(sf_run(sys, "[\"true\"]", NULL, NULL, NULL), 0);
+    ck_assert_hr(call(HcsSaveComputeSystem, sys, NULL, NULL), E_NOTIMPL);
+    ck_assert_hr(call(HcsTerminateComputeSystem, sys, NULL, NULL), S_OK);
+    ck_assert_hr(call(HcsTerminateComputeSystem, sys, NULL, NULL), HCS_E_SYSTEM_ALREADY_STOPPED);
+    ck_assert_hr(call(HcsShutDownComputeSystem, sys, NULL, NULL), HCS_E_SYSTEM_ALREADY_STOPPED);
+    HcsCloseOperation(op);
+    HcsCloseComputeSystem(sys);
+}
+END_TEST
+
+START_TEST(state__shutdown_is_graceful_unless_the_grace_period_runs_out)
+{
+    HCS_SYSTEM sys = sf_start("it-shut1", NULL);
+    HCS_OPERATION op = HcsCreateOperation(NULL, NULL);
+    HCS_PROCESS p = NULL;
+    ck_assert_hr(
+        sf_wait(op, HcsCreateProcess(sys, "{\"CommandArgs\":[\"sleep\",\"100\"]}", op, NULL, &p),
+                NULL),
+        S_OK);
+    ck_assert_hr(call(HcsShutDownComputeSystem, sys, NULL, NULL), S_OK);
+    char *exit = NULL;
+    ck_assert_hr(HcsWaitForComputeSystemExit(sys, 10000, &exit), S_OK);
+    ck_assert_contains(exit, "\"ExitType\":\"GracefulExit\"");
+    HcsFree(exit);
+    char *st = NULL;
+    ck_assert_hr(HcsWaitForProcessExit(p, 10000, &st), S_OK);
+    ck_assert_contains(st, "\"Signal\":15");
+    HcsFree(st);
+    HcsCloseProcess(p);
+    HcsCloseComputeSystem(sys);
+    /* A process that ignores SIGTERM is killed after the grace period. */
+    sys = sf_start("it-shut2", NULL);
+    HCS_PROCESS_INFORMATION pi;
+    ck_assert_hr(HcsCreateProcess(sys,
+                                  "{\"CommandArgs\":[\"sh\",\"-c\",\"trap '' TERM; echo ready; "
+                                  "sleep 100\"],\"CreateStdOutPipe\":true}",
+                                  op, NULL, &p),
+                 S_OK);
+    ck_assert_hr(HcsWaitForOperationResultAndProcessInfo(op, 10000, &pi, NULL), S_OK);
+    char ready[16] = "";
+    ck_assert_int_gt(read(pi.StdOutput, ready, sizeof(ready) - 1), 0); /* the trap is set */
+    close(pi.StdOutput);
+    ck_assert_hr(call(HcsShutDownComputeSystem, sys, "{\"GracePeriodSeconds\":1}", NULL), S_OK);
+    ck_assert_hr(HcsWaitForComputeSystemExit(sys, 10000, &exit), S_OK);
+    ck_assert_contains(exit, "\"ExitType\":\"ForcedExit\"");
+    HcsFree(exit);
+    HcsCloseProcess(p);
+    HcsCloseComputeSystem(sys);
+    HcsCloseOperation(op);
+}
+END_TEST
+
+START_TEST(state__duplicate_id_is_refused)
+{
+    HCS_SYSTEM sys = sf_create("it-dup", NULL, NULL);
+    char *cfg = sf_config(NULL, NULL);
+    HCS_OPERATION op = HcsCreateOperation(NULL, NULL);
+    HCS_SYSTEM again = NULL;
+    ck_assert_hr(sf_wait(op, HcsCreateComputeSystem("it-dup", cfg, op, NULL, &again), NULL),
+                 HCS_E_SYSTEM_ALREADY_EXISTS);
+    free(cfg);
+    HcsCloseOperation(op);
+    sf_destroy(sys);
+}
+END_TEST
+
+/* --- handles and processes of other callers ------------------------------------------------------
+ */
+
+static void on_event(HCS_EVENT *ev, void *ctx)
+{
+    int *seen = ctx;
+    if (ev->Type == HcsEventSystemExited && ev->EventData != NULL &&
+        strstr(ev->EventData, "ForcedExit") != NULL)
+        __atomic_store_n(seen, 1, __ATOMIC_SEQ_CST);
+}
+
+START_TEST(handles__open_from_a_second_process_and_survive_the_creator)
+{
+    /* A child creates and starts a system, then exits without closing anything. */
+    pid_t child = fork();
+    if (child == 0) {
+        HCS_SYSTEM s = sf_start("it-orphan", NULL);
+        (void)s;
+        _exit(0);
+    }
+    int status;
+    ck_assert_int_eq(waitpid(child, &status, 0), child);
+    ck_assert(WIFEXITED(status) && WEXITSTATUS(status) == 0);
+    ck_assert_str_eq(sf_enumerate(), "it-orphan");
+    HCS_SYSTEM sys = NULL;
+    ck_assert_hr(HcsOpenComputeSystem("it-orphan", HCS_GENERIC_ALL, &sys), S_OK);
+    char *p = props(sys, NULL);
+    ck_assert_contains(p, "\"State\":\"Running\"");
+    HcsFree(p);
+    ck_assert_int_eq(sf_run(sys, "[\"true\"]", NULL, NULL, NULL), 0);
+    /* A second handle in this process sees the same system and its exit event. */
+    HCS_SYSTEM other = NULL;
+    int seen = 0;
+    ck_assert_hr(HcsOpenComputeSystem("it-orphan", 0, &other), S_OK);
+    ck_assert_hr(HcsSetComputeSystemCallback(other, HcsEventOptionNone, &seen, on_event), S_OK);
+    ck_assert_hr(HcsSetComputeSystemCallback(other, HcsEventOptionNone, &seen, on_event),
+                 HCS_E_OPERATION_SYSTEM_CALLBACK_ALREADY_SET);
+    sf_destroy(sys);
+    ck_assert_hr(HcsWaitForComputeSystemExit(other, 10000, NULL), S_OK);
+    for (int i = 0; i < 500 && !__atomic_load_n(&seen, __ATOMIC_SEQ_CST); i++)
+        usleep(10000);
+    ck_assert_int_eq(seen, 1);
+    HcsCloseComputeSystem(other);
+}
+END_TEST
+
+START_TEST(handles__terminate_on_last_handle_closed)
+{
+    char *cfg = sf_config(NULL, "\"ShouldTerminateOnLastHandleClosed\":true");
+    HCS_OPERATION op = HcsCreateOperation(NULL, NULL);
+    HCS_SYSTEM sys = NULL;
+    ck_assert_hr(sf_wait(op, HcsCreateComputeSystem("it-tolhc", cfg, op, NULL, &sys), NULL), S_OK);
+    ck_assert_hr(sf_wait(op, HcsStartComputeSystem(sys, op, NULL), NULL), S_OK);
+    free(cfg);
+    HcsCloseOperation(op);
+    ck_assert_str_eq(sf_enumerate(), "it-tolhc");
+    HcsCloseComputeSystem(sys);
+    char *ids = NULL;
+    for (int i = 0; i < 300; i++) {
+        free(ids);
+        ids = sf_enumerate();
+        if (ids[0] == '\0')
+            break;
+        usleep(10000);
+    }
+    ck_assert_str_eq(ids, "");
+    free(ids);
+}
+END_TEST
+
+START_TEST(handles__unknown_system_is_not_found)
+{
+    HCS_SYSTEM sys = NULL;
+    ck_assert_hr(HcsOpenComputeSystem("it-nobody", 0, &sys), HCS_E_SYSTEM_NOT_FOUND);
+}
+END_TEST
+
+/* --- leaks
+ * ---------------------------------------------------------------------------------------- */
+
+START_TEST(leaks__repeated_lifecycles_leave_no_mount_cgroup_fd_or_state)
+{
+    int mounts = sf_count_mounts(), cgroups = sf_count_cgroups(), fds = sf_count_fds();
+    int rounds = getenv("HCS_LEAK_ROUNDS") ? atoi(getenv("HCS_LEAK_ROUNDS")) : 25;
+    for (int i = 0; i < rounds; i++) {
+        char id[32];
+        snprintf(id, sizeof(id), "it-leak-%d", i);
+        HCS_SYSTEM sys = sf_start(id, NULL);
+        ck_assert_int_eq(sf_run(sys, "[\"true\"]", NULL, NULL, NULL), 0);
+        sf_destroy(sys);
+    }
+    char *ids = NULL;
+    for (int i = 0; i < 300; i++) {
+        free(ids);
+        ids = sf_enumerate();
+        if (ids[0] == '\0')
+            break;
+        usleep(10000);
+    }
+    ck_assert_str_eq(ids, "");
+    free(ids);
+    ck_assert_int_eq(sf_count_cgroups(), cgroups);
+    ck_assert_int_eq(sf_count_mounts(), mounts);
+    ck_assert_int_eq(sf_count_fds(), fds);
+}
+END_TEST
+
+HCS_TEST_SUITE(system_suite)
+{
+    Suite *s = suite_create("system");
+    TCase *tc = tcase_create("system");
+    tcase_add_checked_fixture(tc, sf_setup, sf_teardown);
+    tcase_set_timeout(tc, 120);
+    HCS_ADD_ROOT_TEST(tc, lifecycle__create_start_run_terminate_close_leaves_nothing);
+    HCS_ADD_ROOT_TEST(tc, isolation__pid1_hostname_loopback_only_and_no_host_files);
+    HCS_ADD_ROOT_TEST(tc, isolation__the_init_binary_cannot_be_written_from_inside);
+    HCS_ADD_ROOT_TEST(tc, process__exit_codes_stdio_and_command_line_are_exact);
+    HCS_ADD_ROOT_TEST(tc, process__signals_and_terminate_are_reported_exactly);
+    HCS_ADD_ROOT_TEST(tc, process__missing_executable_is_named);
+    HCS_ADD_ROOT_TEST(tc, process__console_gets_a_terminal_of_the_asked_size);
+    HCS_ADD_ROOT_TEST(tc, limits__memory_hog_is_oom_killed_and_pids_limit_stops_a_fork_bomb);
+    HCS_ADD_ROOT_TEST(tc, state__pause_resume_and_wrong_state_errors);
+    HCS_ADD_ROOT_TEST(tc, state__shutdown_is_graceful_unless_the_grace_period_runs_out);
+    HCS_ADD_ROOT_TEST(tc, state__duplicate_id_is_refused);
+    HCS_ADD_ROOT_TEST(tc, handles__open_from_a_second_process_and_survive_the_creator);
+    HCS_ADD_ROOT_TEST(tc, handles__terminate_on_last_handle_closed);
+    HCS_ADD_ROOT_TEST(tc, handles__unknown_system_is_not_found);
+    HCS_ADD_ROOT_TEST(tc, leaks__repeated_lifecycles_leave_no_mount_cgroup_fd_or_state);
+    suite_add_tcase(s, tc);
+    return s;
+}
