@@ -1,58 +1,226 @@
 /*
- * demo - what `make demo` runs: libhcs as it stands today.
+ * demo - what `make demo` runs: a container through the HCS API.
  *
- * It asks the library what this host offers, lists compute systems, shows the precise error a
- * malformed document gets, and then tries to create a real container. Until the container
- * runtime (the monitor, lib/monitor) lands, that last step reports E_NOTIMPL and says so.
+ *   demo ROOT      (or HCS_DEMO_ROOT=ROOT demo; make demo builds ROOT with tools/mkroot)
+ *
+ * First the precise error a malformed document gets. Then, as root: a compute system over the
+ * root folder ROOT (the one read-only layer) with a fresh writable folder beside it, started,
+ * a few commands run inside it to show what it is isolated from, its statistics, and a forced
+ * stop. Everything it creates is removed again, also when a step fails.
  */
+#include <ftw.h>
+#include <limits.h>
+#include <stdarg.h>
 #include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
 
 #include <hcs.h>
 
-static void show(const char *title, HRESULT hr, const char *doc)
-{
-    printf("\n== %s\n   HRESULT 0x%08X\n   %s\n", title, (unsigned)hr, doc ? doc : "(no document)");
-}
+#define TIMEOUT_MS 30000
 
-int main(void)
+static HCS_OPERATION op;
+
+/* Wait for the tracked call that returned hr; print the error document when it failed. */
+static HRESULT finish(const char *what, HRESULT hr)
 {
     char *doc = NULL;
-    HRESULT hr = HcsGetServiceProperties(NULL, &doc);
-    show("HcsGetServiceProperties", hr, doc);
-    HcsFree(doc);
-
-    HCS_OPERATION op = HcsCreateOperation(NULL, NULL);
-    doc = NULL;
-    hr = HcsEnumerateComputeSystems(NULL, op);
     if (SUCCEEDED(hr))
-        hr = HcsWaitForOperationResult(op, HCS_INFINITE, &doc);
-    show("HcsEnumerateComputeSystems", hr, doc);
-    HcsFree(doc);
-
-    const char *typo = "{\"SchemaVersion\":{\"Major\":2,\"Minor\":1},"
-                       "\"Container\":{\"Memory\":{\"SizeInMB\":\"lots\"}}}";
-    HCS_SYSTEM system = NULL;
-    doc = NULL;
-    hr = HcsCreateComputeSystem("demo", typo, op, NULL, &system);
-    HcsGetOperationResult(op, &doc);
-    show("HcsCreateComputeSystem with a malformed document", hr, doc);
-    HcsFree(doc);
-
-    const char *container = "{\"SchemaVersion\":{\"Major\":2,\"Minor\":1},\"Owner\":\"demo\","
-                            "\"ShouldTerminateOnLastHandleClosed\":true,"
-                            "\"Container\":{\"GuestOs\":{\"HostName\":\"demo\"},"
-                            "\"Memory\":{\"SizeInMB\":256},\"Processor\":{\"Count\":1}}}";
-    doc = NULL;
-    hr = HcsCreateComputeSystem("demo", container, op, NULL, &system);
-    if (SUCCEEDED(hr))
-        hr = HcsWaitForOperationResult(op, HCS_INFINITE, &doc);
+        hr = HcsWaitForOperationResult(op, TIMEOUT_MS, &doc);
     else
         HcsGetOperationResult(op, &doc);
-    show("HcsCreateComputeSystem with a valid Container document", hr, doc);
+    if (FAILED(hr))
+        fprintf(stderr, "demo: %s failed: 0x%08X %s\n", what, (unsigned)hr, doc ? doc : "");
     HcsFree(doc);
-    if (hr == E_NOTIMPL)
-        printf("\nThe container runtime is not built yet (see README: what is supported).\n");
+    return hr;
+}
+
+/* The integer after "key": in a result document (enough for a demo; use a JSON parser). */
+static long long number(const char *doc, const char *key)
+{
+    char pattern[64];
+    snprintf(pattern, sizeof(pattern), "\"%s\":", key);
+    const char *p = doc ? strstr(doc, pattern) : NULL;
+    return p ? strtoll(p + strlen(pattern), NULL, 10) : -1;
+}
+
+/* Append s to the JSON text buf as a string literal (quotes and backslashes escaped). */
+static void append_json_string(char *buf, size_t size, const char *s)
+{
+    size_t n = strlen(buf);
+    for (buf[n++] = '"'; *s != '\0' && n + 3 < size; s++) {
+        if (*s == '"' || *s == '\\')
+            buf[n++] = '\\';
+        buf[n++] = *s;
+    }
+    buf[n++] = '"';
+    buf[n] = '\0';
+}
+
+/*
+ * run(system, argv..., NULL): run a command inside the system, print a header, its standard
+ * output and its exit code when it is not 0. Returns the exit code, or -1 when it could not run.
+ */
+static int run(HCS_SYSTEM system, ...)
+{
+    char params[1024] = "{\"CommandArgs\":[", header[256] = "";
+    va_list ap;
+    va_start(ap, system);
+    for (const char *arg; (arg = va_arg(ap, const char *)) != NULL;) {
+        if (header[0] != '\0')
+            strcat(params, ",");
+        append_json_string(params, sizeof(params) - 64, arg);
+        const char *quote = strchr(arg, ' ') ? "'" : ""; /* for the header only */
+        snprintf(header + strlen(header), sizeof(header) - strlen(header), " %s%s%s", quote, arg,
+                 quote);
+    }
+    va_end(ap);
+    strcat(params, "],\"CreateStdOutPipe\":true}");
+    printf("\n== $%s\n", header);
+    fflush(stdout);
+
+    HCS_PROCESS process = NULL;
+    HCS_PROCESS_INFORMATION info;
+    char *doc = NULL;
+    HRESULT hr = HcsCreateProcess(system, params, op, NULL, &process);
+    if (SUCCEEDED(hr))
+        hr = HcsWaitForOperationResultAndProcessInfo(op, TIMEOUT_MS, &info, &doc);
+    else
+        HcsGetOperationResult(op, &doc);
+    if (FAILED(hr)) {
+        printf("   could not start it: 0x%08X %s\n", (unsigned)hr, doc ? doc : "");
+        HcsFree(doc);
+        HcsCloseProcess(process);
+        return -1;
+    }
+    HcsFree(doc);
+
+    char buf[4096];
+    ssize_t n;
+    while ((n = read(info.StdOutput, buf, sizeof(buf))) > 0)
+        fwrite(buf, 1, (size_t)n, stdout);
+    close(info.StdOutput);
+
+    doc = NULL;
+    hr = HcsWaitForProcessExit(process, TIMEOUT_MS, &doc);
+    int code = SUCCEEDED(hr) ? (int)number(doc, "ExitCode") : -1;
+    if (code != 0)
+        printf("   (exit code %d) %s\n", code, doc ? doc : "");
+    HcsFree(doc);
+    HcsCloseProcess(process);
+    return code;
+}
+
+static int remove_entry(const char *path, const struct stat *st, int type, struct FTW *ftw)
+{
+    (void)st, (void)type, (void)ftw;
+    return remove(path) == 0 ? 0 : -1;
+}
+
+/* The malformed-document example: no privileges needed, nothing is created. */
+static void show_malformed_document(void)
+{
+    const char *bad = "{\"SchemaVersion\":{\"Major\":2,\"Minor\":1},"
+                      "\"Container\":{\"Memory\":{\"SizeInMB\":\"lots\"}}}";
+    HCS_SYSTEM system = NULL;
+    char *doc = NULL;
+    HRESULT hr = HcsCreateComputeSystem("demo", bad, op, NULL, &system);
+    HcsGetOperationResult(op, &doc);
+    printf("== HcsCreateComputeSystem with a malformed document\n   %s\n   0x%08X %s\n", bad,
+           (unsigned)hr, doc ? doc : "");
+    HcsFree(doc);
+    HcsCloseComputeSystem(system);
+}
+
+int main(int argc, char **argv)
+{
+    op = HcsCreateOperation(NULL, NULL);
+    show_malformed_document();
+
+    const char *root_arg = argc > 1 ? argv[1] : getenv("HCS_DEMO_ROOT");
+    if (geteuid() != 0 || root_arg == NULL || root_arg[0] == '\0') {
+        printf("\ndemo: %s; the container part is skipped (make demo does both).\n",
+               geteuid() != 0 ? "creating a container needs root"
+                              : "no root folder given (demo ROOT, or HCS_DEMO_ROOT)");
+        printf("demo: done\n");
+        HcsCloseOperation(op);
+        return 0;
+    }
+    char root[PATH_MAX], writable[PATH_MAX + 32], id[32];
+    if (realpath(root_arg, root) == NULL || strpbrk(root, "\"\\") != NULL) {
+        fprintf(stderr, "demo: %s: not a usable folder\n", root_arg);
+        HcsCloseOperation(op);
+        return 1;
+    }
+    snprintf(id, sizeof(id), "demo-%ld", (long)getpid());
+    snprintf(writable, sizeof(writable), "%s.%s", root, id); /* beside the root */
+    if (mkdir(writable, 0700) != 0) {
+        perror(writable);
+        HcsCloseOperation(op);
+        return 1;
+    }
+
+    char config[3 * PATH_MAX];
+    snprintf(config, sizeof(config),
+             "{\"SchemaVersion\":{\"Major\":2,\"Minor\":1},\"Owner\":\"demo\","
+             "\"ShouldTerminateOnLastHandleClosed\":true,"
+             "\"Container\":{\"GuestOs\":{\"HostName\":\"demo\"},"
+             "\"Storage\":{\"Layers\":[{\"Path\":\"%s\"}],\"Path\":\"%s\"}}}",
+             root, writable);
+    printf("\n== HcsCreateComputeSystem \"%s\"\n   %s\n", id, config);
+
+    HCS_SYSTEM system = NULL;
+    int created = SUCCEEDED(
+        finish("HcsCreateComputeSystem", HcsCreateComputeSystem(id, config, op, NULL, &system)));
+    int ok = created &&
+             SUCCEEDED(finish("HcsStartComputeSystem", HcsStartComputeSystem(system, op, NULL)));
+    if (ok) {
+        /* Its own host name, processes (pid 1 is hcs-init), root folder (the layer), network
+         * (only lo) and users (its /etc/passwd); and exit codes come back. */
+        int failed = run(system, "hostname", NULL) != 0;
+        failed |= run(system, "ps", NULL) != 0;
+        failed |= run(system, "ls", "-C", "/", NULL) != 0;
+        failed |= run(system, "cat", "/proc/net/dev", NULL) != 0;
+        failed |= run(system, "id", NULL) != 0;
+        failed |= run(system, "sh", "-c", "exit 7", NULL) != 7;
+        ok = !failed;
+
+        HRESULT hr =
+            HcsGetComputeSystemProperties(system, op, "{\"PropertyTypes\":[\"Statistics\"]}");
+        char *doc = NULL;
+        if (SUCCEEDED(hr))
+            hr = HcsWaitForOperationResult(op, TIMEOUT_MS, &doc);
+        if (SUCCEEDED(hr))
+            printf("\n== HcsGetComputeSystemProperties Statistics\n"
+                   "   uptime %.1f ms, CPU %.1f ms, memory %lld KiB, %lld process(es)\n",
+                   number(doc, "Uptime100ns") / 1e4, number(doc, "TotalRuntime100ns") / 1e4,
+                   number(doc, "MemoryUsageCommitBytes") / 1024, number(doc, "ProcessCount"));
+        else
+            fprintf(stderr, "demo: HcsGetComputeSystemProperties failed: 0x%08X %s\n", (unsigned)hr,
+                    doc ? doc : "");
+        HcsFree(doc);
+        ok = ok && SUCCEEDED(hr);
+    }
+
+    /* Clean up whatever was reached: stop the system, release it, remove the writable folder. */
+    if (created) {
+        char *status = NULL;
+        HRESULT hr =
+            finish("HcsTerminateComputeSystem", HcsTerminateComputeSystem(system, op, NULL));
+        if (SUCCEEDED(hr) && FAILED(hr = HcsWaitForComputeSystemExit(system, TIMEOUT_MS, &status)))
+            fprintf(stderr, "demo: HcsWaitForComputeSystemExit failed: 0x%08X\n", (unsigned)hr);
+        if (SUCCEEDED(hr))
+            printf("\n== HcsTerminateComputeSystem, HcsWaitForComputeSystemExit\n   %s\n",
+                   status ? status : "");
+        HcsFree(status);
+        ok = ok && SUCCEEDED(hr);
+    }
     HcsCloseComputeSystem(system);
     HcsCloseOperation(op);
-    return hr == S_OK || hr == E_NOTIMPL ? 0 : 1;
+    if (nftw(writable, remove_entry, 16, FTW_DEPTH | FTW_PHYS) != 0)
+        perror(writable);
+    printf("\ndemo: %s\n", ok ? "done" : "failed");
+    return ok ? 0 : 1;
 }
