@@ -534,8 +534,8 @@ int hcs_client_call_sync(HCS_SYSTEM sys, cJSON *req, cJSON **reply, int *rfds, s
     } else {
         *reply = p->reply;
     }
-    for (size_t i = 0; i < p->nfds; i++) {
-        if (rc == 0 && rfds != NULL && i < HCS_RPC_MAX_FDS)
+    for (size_t i = 0; i < p->nfds && i < HCS_RPC_MAX_FDS; i++) {
+        if (rc == 0 && rfds != NULL)
             rfds[i] = p->fds[i];
         else
             close(p->fds[i]);

@@ -122,9 +122,11 @@ HCS_API HRESULT HcsCreateProcess(HCS_SYSTEM computeSystem, const char *processPa
         *process = NULL;
     if (hcs_op_begin(operation, HcsOperationTypeCreateProcess, computeSystem, NULL, &err) < 0)
         return hcs_api_fail(err);
-    if (process == NULL)
+    if (process == NULL) {
         hcs_err_set(&err, E_POINTER, "create process: process (the handle out-parameter) is NULL");
-    else if (securityDescriptor != NULL)
+        return hcs_op_fail_sync(operation, err);
+    }
+    if (securityDescriptor != NULL)
         hcs_err_set(&err, E_INVALIDARG, "create process: securityDescriptor must be NULL");
     else
         hcs_system_check(computeSystem, &err);

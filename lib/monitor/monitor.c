@@ -344,6 +344,8 @@ static void report_status(int status_fd, hcs_error *err)
 
 static void on_init_message(void)
 {
+    if (mon.silo == NULL)
+        return;
     cJSON *msg = NULL;
     int fds[HCS_RPC_MAX_FDS];
     size_t nfds = 0;
@@ -369,6 +371,8 @@ static void on_init_message(void)
 
 static void on_init_exit(void)
 {
+    if (mon.silo == NULL)
+        return;
     int status = 0;
     while (waitpid(mon.silo->init_pid, &status, 0) < 0 && errno == EINTR)
         ;

@@ -26,7 +26,7 @@ static cJSON *process_details(pid_t host_pid)
     char name[64] = "";
     for (char *line = strtok(status, "\n"); line != NULL; line = strtok(NULL, "\n")) {
         if (strncmp(line, "Name:", 5) == 0)
-            sscanf(line + 5, " %63s", name);
+            snprintf(name, sizeof(name), "%s", line + 5 + strspn(line + 5, " \t"));
         else if (strncmp(line, "NSpid:", 6) == 0) {
             char *last = strrchr(line, '\t');
             ns_pid = strtoll(last ? last + 1 : line + 6, NULL, 10);
@@ -39,9 +39,19 @@ static cJSON *process_details(pid_t host_pid)
     AUTOFREE char *stat = NULL;
     unsigned long long utime = 0, stime = 0;
     if (hcs_read_file_at(AT_FDCWD, path, 1 << 16, &stat, NULL, NULL) == 0) {
-        const char *p = strrchr(stat, ')');
-        if (p != NULL)
-            sscanf(p + 2, "%*c %*d %*d %*d %*d %*d %*u %*u %*u %*u %*u %llu %llu", &utime, &stime);
+        /* After "(comm)": the state is field 3; utime and stime are fields 14 and 15. */
+        char *p = strrchr(stat, ')');
+        char *save = NULL;
+        int field = 2;
+        for (char *tok = p ? strtok_r(p + 1, " ", &save) : NULL; tok != NULL;
+             tok = strtok_r(NULL, " ", &save)) {
+            if (++field == 14) {
+                utime = strtoull(tok, NULL, 10);
+            } else if (field == 15) {
+                stime = strtoull(tok, NULL, 10);
+                break;
+            }
+        }
     }
     unsigned long long tick_ns = 1000000000ULL / (unsigned long long)sysconf(_SC_CLK_TCK);
     cJSON *d = cJSON_CreateObject();

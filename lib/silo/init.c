@@ -302,13 +302,15 @@ static int spawn(const cJSON *msg, const int *fds, size_t nfds, pid_t *pid_out, 
     bool console = p->emulate_console.value;
     char pts[128] = "";
     int master = -1, errpipe[2] = {-1, -1};
-    if (rc == 0 && (argv == NULL || argv[0] == NULL))
-        rc = hcs_err_set(err, E_OUTOFMEMORY, "out of memory");
+    if (rc == 0 && (argv == NULL || argv[0] == NULL)) {
+        hcs_err_set(err, E_OUTOFMEMORY, "out of memory");
+        rc = -1;
+    }
     if (rc == 0)
         rc = hcs_user_resolve(p->user, "/etc/passwd", "/etc/group", &u, err);
     if (rc == 0 && (envp = build_env(p, &u, console, &path_env)) == NULL)
         rc = hcs_err_set(err, E_OUTOFMEMORY, "out of memory");
-    if (rc == 0)
+    if (rc == 0 && argv != NULL && argv[0] != NULL)
         rc = find_executable(p->application_name ? p->application_name : argv[0], path_env, &exe,
                              err);
     if (rc == 0 && console)

@@ -130,7 +130,11 @@ int hcs_silo_create(hcs_job *job, const cJSON *setup, hcs_silo **out, hcs_error 
     close(sp[1]);
     close(go[0]);
     hcs_silo *s = calloc(1, sizeof(*s));
-    int rc = s ? 0 : hcs_err_set(err, E_OUTOFMEMORY, "out of memory");
+    int rc = 0;
+    if (s == NULL) {
+        hcs_err_set(err, E_OUTOFMEMORY, "out of memory");
+        rc = -1;
+    }
     if (rc == 0 && cgfd < 0)
         rc = hcs_job_add_pid(job, (pid_t)pid, err);
     if (rc == 0 && write(go[1], "g", 1) != 1)
@@ -182,6 +186,8 @@ int hcs_silo_create(hcs_job *job, const cJSON *setup, hcs_silo **out, hcs_error 
         free(s);
         return -1;
     }
+    if (s == NULL) /* not reached: a NULL s set rc above */
+        return -1;
     s->init_pid = (pid_t)pid;
     s->pidfd = pidfd;
     s->sock = sp[0];
