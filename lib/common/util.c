@@ -94,7 +94,7 @@ int hcs_read_file_at(int dirfd, const char *path, size_t max, char **out, size_t
 }
 
 int hcs_write_file_atomic(int dirfd, const char *name, const char *data, size_t len, int mode,
-                          hcs_error **err)
+                          bool durable, hcs_error **err)
 {
     char tmp[300];
     static unsigned long long counter;
@@ -118,17 +118,33 @@ int hcs_write_file_atomic(int dirfd, const char *name, const char *data, size_t 
         }
         off += (size_t)w;
     }
-    if (fsync(fd) < 0 || close(fd) < 0) {
+    if ((durable && fsync(fd) < 0) || close(fd) < 0) {
         int e = errno;
         unlinkat(dirfd, tmp, 0);
         return hcs_err_errno(err, e, "flush %s", name);
+    }
+    /*
+     * Not durable: swap the two files (RENAME_EXCHANGE) and remove the old one, rather than
+     * rename over it. Readers see the same thing: the old content, then the new. But ext4
+     * (auto_da_alloc) starts writing back a file renamed over another one to save its content
+     * from a crash, which costs a fraction of a millisecond per write and saves nothing we need.
+     * No old file yet (ENOENT) or no exchange on this file system (EINVAL): a plain rename.
+     */
+    if (!durable && renameat2(dirfd, tmp, dirfd, name, RENAME_EXCHANGE) == 0) {
+        if (unlinkat(dirfd, tmp, 0) == 0 || errno == ENOENT)
+            return 0;
+        /* Not a file that was there (a folder, say): put it back, as a rename would refuse. */
+        int e = errno;
+        if (renameat2(dirfd, tmp, dirfd, name, RENAME_EXCHANGE) == 0)
+            unlinkat(dirfd, tmp, 0);
+        return hcs_err_errno(err, e, "rename %s over %s", tmp, name);
     }
     if (renameat(dirfd, tmp, dirfd, name) < 0) {
         int e = errno;
         unlinkat(dirfd, tmp, 0);
         return hcs_err_errno(err, e, "rename %s over %s", tmp, name);
     }
-    if (fsync(dirfd) < 0 && errno != EINVAL)
+    if (durable && fsync(dirfd) < 0 && errno != EINVAL)
         return hcs_err_errno(err, errno, "flush the folder of %s", name);
     return 0;
 }

@@ -3,6 +3,7 @@
 #define HCS_COMMON_UTIL_H
 
 #include <stdarg.h>
+#include <stdbool.h>
 #include <stddef.h>
 
 #include "error.h"
@@ -19,11 +20,15 @@ int hcs_read_file_at(int dirfd, const char *path, size_t max, char **out, size_t
                      hcs_error **err);
 
 /*
- * Write data to dirfd/name atomically: a temporary file in the same folder, fsync, rename over
- * name, fsync the folder. Readers see the old or the new content, never a mix.
+ * Write data to dirfd/name atomically: a temporary file in the same folder, renamed over name.
+ * Readers see the old or the new content, never a mix, whatever durable is. durable also
+ * fsyncs the file before the rename and the folder after it, so the new content survives a
+ * crash of the machine: what the data root keeps (layers) needs that; what lives under the
+ * runtime root (state.json, config.json of running systems, normally on tmpfs /run) means
+ * nothing after a reboot and passes false (an fsync costs about a millisecond on a disk).
  */
 int hcs_write_file_atomic(int dirfd, const char *name, const char *data, size_t len, int mode,
-                          hcs_error **err);
+                          bool durable, hcs_error **err);
 
 /* Remove dirfd/name recursively (does not follow symlinks, stays on one filesystem). */
 int hcs_remove_tree_at(int dirfd, const char *name, hcs_error **err);

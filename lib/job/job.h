@@ -84,6 +84,13 @@ int hcs_job_set_limits(hcs_job *job, const hcs_job_limits *limits, hcs_error **e
 int hcs_job_add_pid(hcs_job *job, pid_t pid, hcs_error **err);
 
 /*
+ * Move the calling process into the job: for a child between clone and exec (a silo's init
+ * joins before it runs anything), so nothing but plain system calls on descriptors the job
+ * already holds - no allocation, no lock. 0, or -1 with errno.
+ */
+int hcs_job_join_self(const hcs_job *job);
+
+/*
  * v2: an O_PATH | O_DIRECTORY | O_CLOEXEC fd of the cgroup for clone3(CLONE_INTO_CGROUP); -1
  * with v1. Owned by the job (valid until hcs_job_destroy).
  */

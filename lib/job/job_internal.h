@@ -123,7 +123,7 @@ int hcs_job_collect_pids(const hcs_job *job, const struct hcs_job_dir *dir, pid_
 /* SIGKILL every pid in every directory of the job (and below). Sets *found when any was. */
 int hcs_job_kill_listed(hcs_job *job, bool *found, hcs_error **err);
 
-/* Sleep for a poll step that grows with the attempt number (1 ms up to 20 ms). */
+/* Sleep for a poll step that grows with the attempt number (0.1 ms doubling up to 20 ms). */
 void hcs_job_poll_sleep(unsigned attempt);
 
 #endif

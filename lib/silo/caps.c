@@ -22,9 +22,12 @@ static bool in_default(cap_value_t c)
 
 int hcs_caps_apply_default(hcs_error **err)
 {
-    /* Bounding set first (needs CAP_SETPCAP, which we still have). */
+    /*
+     * Bounding set first (needs CAP_SETPCAP, which we still have). A capability this kernel
+     * does not know is EINVAL: no need to ask first (a system call per capability saved).
+     */
     for (cap_value_t c = 0; c <= CAP_LAST_CAP; c++)
-        if (!in_default(c) && CAP_IS_SUPPORTED(c) && cap_drop_bound(c) < 0 && errno != EINVAL)
+        if (!in_default(c) && cap_drop_bound(c) < 0 && errno != EINVAL)
             return hcs_err_errno(err, errno, "drop capability %d from the bounding set", (int)c);
     cap_t caps = cap_init();
     if (caps == NULL)

@@ -6,6 +6,7 @@
 #include <fcntl.h>
 #include <grp.h>
 #include <poll.h>
+#include <sched.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -207,7 +208,7 @@ __attribute__((noreturn)) static void exec_child(const char *exe, char **argv, c
             close(t);
     } else {
         step = "set up stdio";
-        int null = open("/dev/null", O_RDWR);
+        int null = open("/dev/null", O_RDWR | O_CLOEXEC);
         for (int i = 0; i < 3; i++) {
             int src = stdio[i] >= 0 ? stdio[i] : null;
             if (src < 0 || dup2(src, i) < 0)
@@ -235,6 +236,37 @@ fail:;
     if (write(errfd, buf, (size_t)n + 1) < 0 || write(errfd, &e, sizeof(e)) < 0)
         _exit(127);
     _exit(127);
+}
+
+struct child {
+    const char *exe, *cwd, *pts;
+    char **argv, **envp;
+    const hcs_user *u;
+    const int *stdio;
+    int errfd;
+};
+
+static int child_main(void *arg)
+{
+    const struct child *c = arg;
+    exec_child(c->exe, c->argv, c->envp, c->u, c->cwd, c->stdio, c->pts, c->errfd);
+}
+
+/*
+ * Start the process: a child that shares our memory until its exec (CLONE_VM|CLONE_VFORK, as
+ * posix_spawn does) while we wait, so no copy of the init's address space is made and torn
+ * down again (a millisecond where page tables are expensive). Safe here: the init is single
+ * threaded and has no signal handlers, so nothing of ours runs while the child borrows our
+ * memory; the child's stack is a buffer on ours, idle meanwhile.
+ */
+static pid_t start_child(const struct child *c)
+{
+    char stack[65536] __attribute__((aligned(16)));
+    union {
+        const struct child *in;
+        void *out;
+    } arg = {.in = c};
+    return clone(child_main, stack + sizeof(stack), CLONE_VM | CLONE_VFORK | SIGCHLD, arg.out);
 }
 
 static int open_console(const hcs_doc_process_parameters *p, int *master, char *pts, size_t len,
@@ -320,11 +352,10 @@ static int spawn(const cJSON *msg, const int *fds, size_t nfds, pid_t *pid_out, 
     const char *cwd = p->working_directory ? p->working_directory : "/";
     pid_t pid = -1;
     if (rc == 0) {
-        pid = fork();
+        struct child c = {exe, cwd, console ? pts : NULL, argv, envp, &u, stdio, errpipe[1]};
+        pid = start_child(&c);
         if (pid < 0)
-            rc = hcs_err_errno(err, errno, "fork the process");
-        else if (pid == 0)
-            exec_child(exe, argv, envp, &u, cwd, stdio, console ? pts : NULL, errpipe[1]);
+            rc = hcs_err_errno(err, errno, "start the process");
     }
     if (errpipe[1] >= 0)
         close(errpipe[1]);
@@ -463,7 +494,8 @@ void hcs_init_main(int sock)
     sigaddset(&set, SIGTERM);
     sigaddset(&set, SIGINT);
     sigaddset(&set, SIGHUP);
-    sigprocmask(SIG_BLOCK, &set, NULL);
+    /* Exactly these: the monitor clones us with every signal blocked. */
+    sigprocmask(SIG_SETMASK, &set, NULL);
     int sfd = signalfd(-1, &set, SFD_CLOEXEC | SFD_NONBLOCK);
 
     cJSON *msg = NULL;

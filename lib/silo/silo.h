@@ -1,11 +1,11 @@
 /*
  * silo.h - a silo is a job plus namespaces plus a tiny pid-1 init (the Windows server silo).
  *
- * Monitor side (silo.c): hcs_silo_create() clones the init into new pid, mount, uts, ipc, net
+ * Monitor side (silo.c): hcs_silo_start() clones the init into new pid, mount, uts, ipc, net
  * and cgroup namespaces inside the job, from a sealed in-memory copy of the monitor binary (so
- * nothing in the container can reach a writable host binary through /proc/<pid>/exe), sends it
- * its setup and waits until its root is built. Requests to the init then go over the silo's
- * socket (hcs_silo_call), events come back on it (ProcessExited).
+ * nothing in the container can reach a writable host binary through /proc/<pid>/exe);
+ * hcs_silo_setup() sends it its setup and waits until its root is built. Requests to the init
+ * then go over the silo's socket, events come back on it (ProcessExited).
  *
  * Init side (init.c): hcs_init_main() builds the root (lib/ns), then spawns, signals and reaps
  * processes on request and reports every exit.
@@ -39,13 +39,34 @@ typedef struct hcs_silo {
 } hcs_silo;
 
 /*
- * Start the init in new namespaces inside job, send it setup (the Setup message without Op/Id)
- * and wait for its reply. On failure nothing is left running. *out owned by the caller.
+ * Start a silo's init in new pid, mount, uts, ipc, net and cgroup namespaces, inside job from
+ * before its exec (its cgroup namespace is rooted at the job's cgroup). Returns once the init
+ * has exec'd; it then waits for its setup. On failure nothing is left running. *out is owned
+ * by the caller (hcs_silo_destroy, or hcs_silo_free once the init has been reaped).
  */
-int hcs_silo_create(hcs_job *job, const cJSON *setup, hcs_silo **out, hcs_error **err);
+int hcs_silo_start(const hcs_job *job, hcs_silo **out, hcs_error **err);
+
+/*
+ * Send the init setup (the Setup message without Op/Id) and wait for its reply: it builds the
+ * root (lib/ns). On failure the init is left as it is: the caller ends it (hcs_silo_destroy).
+ */
+int hcs_silo_setup(hcs_silo *silo, const cJSON *setup, hcs_error **err);
+
+/* Kill the init (SIGKILL through its pidfd), reap it and free the silo; NULL is ignored. */
+void hcs_silo_destroy(hcs_silo *silo);
 
 /* Release the silo's fds (the init is not signalled); NULL is ignored. */
 void hcs_silo_free(hcs_silo *silo);
+
+/*
+ * Kill the whole silo at once: SIGKILL to its init through the pidfd. The init is pid 1 of the
+ * silo's pid namespace, so the kernel then refuses every new process there and kills every
+ * process of the namespace (nested ones included) before the init's exit is reported: no
+ * freezing needed, nothing can fork away. Processes that joined the job from outside the
+ * namespace (only the host can do that) are not reached: sweep the job after the init's exit.
+ * 0, or -1 with errno (ESRCH: the init has already exited).
+ */
+int hcs_silo_kill(const hcs_silo *silo);
 
 /*
  * The init's entry point: called from main() of the monitor binary when it runs as the init

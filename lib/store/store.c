@@ -240,7 +240,7 @@ int hcs_store_write_file(const hcs_store_entry *e, const char *name, const char 
 {
     if (check_file_name(name, err) < 0)
         return hcs_err_wrap(err, "write a file of compute system \"%s\"", e->id);
-    if (hcs_write_file_atomic(e->dirfd, name, data, len, 0600, err) < 0)
+    if (hcs_write_file_atomic(e->dirfd, name, data, len, 0600, false, err) < 0)
         return hcs_err_wrap(err, "write %s of compute system \"%s\"", name, e->id);
     return 0;
 }
@@ -270,7 +270,8 @@ int hcs_store_write_state(const hcs_store_entry *e, const cJSON *state, hcs_erro
     if (text == NULL)
         return hcs_err_set(err, E_OUTOFMEMORY,
                            "write the state of compute system \"%s\": out of memory", e->id);
-    if (hcs_write_file_atomic(e->dirfd, HCS_STORE_STATE_FILE, text, strlen(text), 0600, err) < 0)
+    if (hcs_write_file_atomic(e->dirfd, HCS_STORE_STATE_FILE, text, strlen(text), 0600, false,
+                              err) < 0)
         return hcs_err_wrap(err, "write the state of compute system \"%s\"", e->id);
     return 0;
 }

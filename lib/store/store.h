@@ -104,7 +104,8 @@ int hcs_store_owner_alive(const hcs_store_entry *e, hcs_error **err);
  * Replace state.json atomically (readers see the old or the new document, never a mix) with
  * state, which must be a JSON object. Integers keep all their digits: both numbers added with
  * hcs_json_add_u64/i64 and numbers read by hcs_json_parse (e.g. a state from read_state) are
- * written exactly, so a read-modify-write cycle never rounds a 64-bit value.
+ * written exactly, so a read-modify-write cycle never rounds a 64-bit value. Not fsynced: the
+ * runtime root describes running systems, which a reboot ends anyway (hcs_write_file_atomic).
  */
 int hcs_store_write_state(const hcs_store_entry *e, const cJSON *state, hcs_error **err);
 
@@ -118,7 +119,7 @@ int hcs_store_read_state(const hcs_store_entry *e, cJSON **out, hcs_error **err)
 /*
  * Replace the file name inside e's folder atomically with len bytes of data (mode 0600). name is
  * a plain file name: not empty, no '/', not starting with '.' (temporary files start with '.'),
- * not HCS_STORE_LOCK_FILE; otherwise E_INVALIDARG.
+ * not HCS_STORE_LOCK_FILE; otherwise E_INVALIDARG. Not fsynced, as write_state.
  */
 int hcs_store_write_file(const hcs_store_entry *e, const char *name, const char *data, size_t len,
                          hcs_error **err);
