@@ -104,6 +104,19 @@ HRESULT hcs_api_out(HRESULT hr, char **result)
     return hr;
 }
 
+struct timespec hcs_api_deadline(clockid_t clk, uint32_t timeout_ms)
+{
+    struct timespec until;
+    clock_gettime(clk, &until);
+    until.tv_sec += timeout_ms / 1000;
+    until.tv_nsec += (long)(timeout_ms % 1000) * 1000000L;
+    if (until.tv_nsec >= 1000000000L) {
+        until.tv_sec++;
+        until.tv_nsec -= 1000000000L;
+    }
+    return until;
+}
+
 HCS_API HRESULT HcsGetErrorInfo(char **errorDocument)
 {
     struct last_error *l = last_get(false);

@@ -8,6 +8,8 @@
 #ifndef HCS_API_API_H
 #define HCS_API_API_H
 
+#include <time.h>
+
 #include "common/error.h"
 #include "hcs.h"
 
@@ -28,6 +30,9 @@ void hcs_api_fail_doc(HRESULT hr, const char *doc);
  * *result when result is non-NULL. Returns the HRESULT.
  */
 HRESULT hcs_api_fail_tracked(HCS_OPERATION op, HCS_OPERATION_TYPE type, hcs_error *err);
+
+/* The absolute time timeoutMs from now on clock clk, for pthread_cond_timedwait. */
+struct timespec hcs_api_deadline(clockid_t clk, uint32_t timeout_ms);
 
 /* On failure (FAILED(hr)) store a copy of the thread's last ResultError in *result (if non-NULL
  * and still NULL). Returns hr. */

@@ -252,16 +252,7 @@ static HRESULT get_result(HCS_OPERATION op, bool wait, uint32_t timeout_ms, bool
         pi_reset(pi);
     if (hcs_op_check(op, &err) < 0)
         return hcs_api_fail(err);
-    struct timespec until;
-    if (wait && timeout_ms != HCS_INFINITE) {
-        clock_gettime(CLOCK_MONOTONIC, &until);
-        until.tv_sec += timeout_ms / 1000;
-        until.tv_nsec += (long)(timeout_ms % 1000) * 1000000L;
-        if (until.tv_nsec >= 1000000000L) {
-            until.tv_sec++;
-            until.tv_nsec -= 1000000000L;
-        }
-    }
+    struct timespec until = hcs_api_deadline(CLOCK_MONOTONIC, timeout_ms);
     pthread_mutex_lock(&op->lock);
     if (op->state == OP_NOT_STARTED) {
         pthread_mutex_unlock(&op->lock);

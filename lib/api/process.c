@@ -440,14 +440,7 @@ HCS_API HRESULT HcsWaitForProcessExit(HCS_PROCESS process, uint32_t timeoutMs, c
     if (hcs_process_check(process, &err) < 0)
         return hcs_api_out(hcs_api_fail(err), result);
     HCS_SYSTEM sys = process->sys;
-    struct timespec until;
-    clock_gettime(CLOCK_REALTIME, &until);
-    until.tv_sec += timeoutMs / 1000;
-    until.tv_nsec += (long)(timeoutMs % 1000) * 1000000L;
-    if (until.tv_nsec >= 1000000000L) {
-        until.tv_sec++;
-        until.tv_nsec -= 1000000000L;
-    }
+    struct timespec until = hcs_api_deadline(CLOCK_REALTIME, timeoutMs);
     pthread_mutex_lock(&sys->lock);
     while (!process->exited && sys->conn == HCS_CONN_UP) {
         int rc = timeoutMs == HCS_INFINITE ? pthread_cond_wait(&sys->cond, &sys->lock)

@@ -6,6 +6,7 @@
 #include <fcntl.h>
 #include <signal.h>
 #include <spawn.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/wait.h>
@@ -26,6 +27,47 @@
 #define NOT_BUILT_PARTITION                                                                        \
     "utility VMs (VirtualMachine documents) need the partition module (lib/partition), which is "  \
     "not built yet"
+
+/* --- dead monitors -------------------------------------------------------------------------------
+ */
+
+extern char **environ;
+
+/*
+ * A system whose monitor died (killed, crashed) leaves its cgroups and folder: hcsmon --cleanup
+ * removes them (the library itself never touches cgroups). Waits for it; failures are logged.
+ */
+static void cleanup_dead_system(const char *id)
+{
+    AUTOFREE char *exe = NULL;
+    AUTOFREE char *run = hcs_ctx_runtime_root();
+    AUTOFREE char *data = hcs_ctx_data_root();
+    char idc[HCS_STORE_ID_MAX + 1];
+    snprintf(idc, sizeof(idc), "%s", id);
+    if (hcs_monitor_path(&exe, NULL) < 0 || run == NULL || data == NULL)
+        return;
+    char *argv[] = {exe, (char *)"--cleanup",   idc,  (char *)"--runtime-root",
+                    run, (char *)"--data-root", data, NULL};
+    pid_t pid;
+    if (posix_spawn(&pid, exe, NULL, NULL, argv, environ) != 0)
+        return;
+    int status = 0;
+    while (waitpid(pid, &status, 0) < 0 && errno == EINTR)
+        ;
+    if (!WIFEXITED(status) || WEXITSTATUS(status) != 0)
+        hcs_log(HCS_LOG_WARNING, "clean up compute system \"%s\": hcsmon --cleanup failed", id);
+}
+
+/* True when the system's folder exists but no monitor holds its lock. */
+static bool monitor_dead(const char *id)
+{
+    hcs_store_entry *e = NULL;
+    if (hcs_store_open(id, &e, NULL) < 0)
+        return false;
+    bool dead = hcs_store_owner_alive(e, NULL) == 0;
+    hcs_store_release(e, 0, NULL);
+    return dead;
+}
 
 /* --- enumerate -------------------------------------------------------------------------------- */
 
@@ -78,6 +120,21 @@ static void enumerate_work(HCS_OPERATION op, void *p)
         hcs_op_complete_error(op, err);
         return;
     }
+    /* A system whose monitor died is reported stopped, once, and cleaned up. */
+    cJSON *item;
+    cJSON_ArrayForEach(item, list)
+    {
+        const char *id = cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(item, "Id"));
+        if (id == NULL || !monitor_dead(id))
+            continue;
+        cJSON_DeleteItemFromObjectCaseSensitive(item, "State");
+        cJSON_AddStringToObject(item, "State", "Stopped");
+        cJSON_DeleteItemFromObjectCaseSensitive(item, "Stopped");
+        cJSON_AddBoolToObject(item, "Stopped", 1);
+        cJSON_DeleteItemFromObjectCaseSensitive(item, "ExitType");
+        cJSON_AddStringToObject(item, "ExitType", "UnexpectedExit");
+        cleanup_dead_system(id);
+    }
     char *doc = cJSON_PrintUnformatted(list);
     cJSON_Delete(list);
     if (doc == NULL) {
@@ -110,8 +167,6 @@ HCS_API HRESULT HcsEnumerateComputeSystems(const char *query, HCS_OPERATION oper
 }
 
 /* --- create ----------------------------------------------------------------------------------- */
-
-extern char **environ;
 
 /* Start hcsmon for the reserved entry; returns its creation status (a ResultError on failure). */
 static int spawn_monitor(hcs_store_entry *e, hcs_error **err)
@@ -189,6 +244,16 @@ struct create_args {
 static void create_free(void *p)
 {
     struct create_args *a = p;
+    /* Cancelled before the work ran: the handle must not wait for a connection forever. */
+    pthread_mutex_lock(&a->sys->lock);
+    bool pending = a->sys->conn == HCS_CONN_PENDING;
+    pthread_mutex_unlock(&a->sys->lock);
+    if (pending) {
+        hcs_error *err = NULL;
+        hcs_err_set(&err, HCS_E_CANCELLED, "the creation of \"%s\" was cancelled", a->sys->id);
+        hcs_client_fail(a->sys, err);
+        hcs_err_free(err);
+    }
     hcs_client_unref(a->sys);
     free(a->config);
     free(a);
@@ -248,12 +313,20 @@ HCS_API HRESULT HcsCreateComputeSystem(const char *id, const char *configuration
     bool hosted = cs->hosting_system_id != NULL;
     bool no_layers = cs->container != NULL &&
                      (cs->container->storage == NULL || cs->container->storage->layers.n == 0);
+    bool registry = cs->container != NULL && cs->container->registry_changes != NULL;
     hcs_schema_free(&hcs_type_compute_system, cs);
     if (vm || hosted) {
         hcs_err_set(&err, E_NOTIMPL, "create \"%s\": %s", id,
                     vm ? NOT_BUILT_PARTITION
                        : "containers hosted in a utility VM (HostingSystemId) need the partition "
                          "module (lib/partition), which is not built yet");
+        return hcs_op_fail_sync(operation, err);
+    }
+    if (registry) {
+        hcs_err_set(&err, E_NOTIMPL,
+                    "create \"%s\": Container.RegistryChanges needs the registry module "
+                    "(lib/registry), which is not built yet",
+                    id);
         return hcs_op_fail_sync(operation, err);
     }
     if (no_layers) {
@@ -323,9 +396,10 @@ HCS_API HRESULT HcsOpenComputeSystem(const char *id, uint32_t requestedAccess,
     const cJSON *props = cJSON_GetObjectItemCaseSensitive(reply, "Properties");
     if (cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(props, "Stopped"))) {
         AUTOJSON cJSON *st = cJSON_CreateObject();
-        cJSON_AddNumberToObject(st, "Status", 0);
         const char *type =
             cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(props, "ExitType"));
+        bool unexpected = type != NULL && strcmp(type, "UnexpectedExit") == 0;
+        hcs_json_add_i64(st, "Status", unexpected ? HCS_E_UNEXPECTED_EXIT : S_OK);
         cJSON_AddStringToObject(st, "ExitType", type ? type : "None");
         pthread_mutex_lock(&sys->lock);
         if (!sys->exited) {
@@ -355,7 +429,11 @@ HCS_API void HcsCloseComputeSystem(HCS_SYSTEM computeSystem)
     sys->closed = true;
     sys->cb = NULL;
     hcs_client_drain(sys, &sys->callbacks_running, &sys->cb_thread);
+    bool lost = sys->conn == HCS_CONN_LOST;
     pthread_mutex_unlock(&sys->lock);
+    /* The monitor died under this handle: remove what it left, if no other monitor owns it. */
+    if (lost && monitor_dead(sys->id))
+        cleanup_dead_system(sys->id);
     hcs_client_unref(sys);
 }
 
@@ -585,14 +663,7 @@ HCS_API HRESULT HcsWaitForComputeSystemExit(HCS_SYSTEM computeSystem, uint32_t t
     HCS_SYSTEM sys = computeSystem;
     if (hcs_client_wait_up(sys, &err) < 0)
         return hcs_api_out(hcs_api_fail(err), result);
-    struct timespec until;
-    clock_gettime(CLOCK_REALTIME, &until);
-    until.tv_sec += timeoutMs / 1000;
-    until.tv_nsec += (long)(timeoutMs % 1000) * 1000000L;
-    if (until.tv_nsec >= 1000000000L) {
-        until.tv_sec++;
-        until.tv_nsec -= 1000000000L;
-    }
+    struct timespec until = hcs_api_deadline(CLOCK_REALTIME, timeoutMs);
     pthread_mutex_lock(&sys->lock);
     while (!sys->exited) {
         int rc = timeoutMs == HCS_INFINITE ? pthread_cond_wait(&sys->cond, &sys->lock)

@@ -141,16 +141,15 @@ static void system_stopped(int status)
     HRESULT hr = strcmp(mon.exit_type, "UnexpectedExit") == 0 ? HCS_E_UNEXPECTED_EXIT : S_OK;
     hcs_log(HCS_LOG_INFO, "system %s stopped (%s, init status 0x%x)", mon.id, mon.exit_type,
             status);
-    /* Whatever is left dies with the system. */
-    hcs_job_kill(mon.job, NULL);
-    for (size_t i = 0; i < mon.n_procs; i++)
-        process_exited(mon.procs[i].pid, 128 + SIGKILL, SIGKILL);
+    /* Whatever is left dies with the system: destroying the job kills it and waits for it. */
     hcs_error *err = NULL;
     if (hcs_job_destroy(mon.job, &err) < 0) {
         hcs_log(HCS_LOG_WARNING, "%s", err->message);
         hcs_err_free(err);
     }
     mon.job = NULL;
+    for (size_t i = 0; i < mon.n_procs; i++)
+        process_exited(mon.procs[i].pid, 128 + SIGKILL, SIGKILL);
     if (mon.silo != NULL) {
         hcs_silo_free(mon.silo);
         mon.silo = NULL;
@@ -181,6 +180,19 @@ void hcs_mon_wait_for_exit(int fd, uint64_t id)
         hcs_mon_reply(fd, id, NULL, NULL);
 }
 
+/*
+ * Kill every process of the system now. SIGKILL to the init ends its pid namespace at once (see
+ * hcs_silo_kill), which costs nothing like freezing the job (a v1 freezer transition takes a
+ * millisecond or more); system_stopped sweeps the job after the init's exit for anything that
+ * joined it from outside the namespace. Thaw first: a v1-frozen task dies only once thawed.
+ */
+static void kill_system(void)
+{
+    hcs_job_thaw(mon.job, NULL);
+    if (hcs_silo_kill(mon.silo) < 0)
+        hcs_job_kill(mon.job, NULL);
+}
+
 /* Terminate: kill everything now; the init's exit completes the stop. */
 void hcs_mon_terminate(void)
 {
@@ -188,8 +200,7 @@ void hcs_mon_terminate(void)
         return;
     if (mon.exit_type == NULL)
         mon.exit_type = "ForcedExit";
-    hcs_job_thaw(mon.job, NULL);
-    hcs_job_kill(mon.job, NULL);
+    kill_system();
 }
 
 /* Shutdown: SIGTERM to every process; kill what is left after the grace period. */
@@ -239,8 +250,8 @@ static cJSON *setup_document(hcs_error **err)
     }
     if (c->guest_os != NULL && c->guest_os->host_name != NULL)
         cJSON_AddStringToObject(s, "HostName", c->guest_os->host_name);
-    else
-        cJSON_AddStringToObject(s, "HostName", mon.id);
+    else /* the id, cut to the 64 bytes a host name may have */
+        cJSON_AddItemToObject(s, "HostName", cJSON_CreateString(strndupa(mon.id, 64)));
     if (c->networking != NULL && c->networking->ns != NULL) {
         cJSON_AddStringToObject(s, "NetNs", c->networking->ns);
     } else if (c->networking != NULL && c->networking->network_shared_container_name != NULL) {
@@ -248,16 +259,18 @@ static cJSON *setup_document(hcs_error **err)
         hcs_store_entry *oe = NULL;
         cJSON *ost = NULL;
         int64_t ipid = 0;
-        if (hcs_store_open(other, &oe, err) < 0 || hcs_store_read_state(oe, &ost, err) < 0 ||
+        hcs_error *why = NULL; /* replaced by a message that names the field */
+        if (hcs_store_open(other, &oe, &why) < 0 || hcs_store_read_state(oe, &ost, &why) < 0 ||
             hcs_json_i64(cJSON_GetObjectItemCaseSensitive(ost, "InitPid"), &ipid) < 0 ||
             ipid <= 0) {
+            hcs_err_free(why);
             hcs_store_release(oe, 0, NULL);
             cJSON_Delete(ost);
             hcs_err_set(err, HCS_E_SYSTEM_NOT_FOUND,
                         "Container.Networking.NetworkSharedContainerName: compute system \"%s\" "
                         "is not running",
                         other);
-            return hcs_err_wrap(err, "share the network"), NULL;
+            return NULL;
         }
         AUTOFREE char *path = hcs_asprintf("/proc/%lld/ns/net", (long long)ipid);
         cJSON_AddStringToObject(s, "NetNs", path);
@@ -303,7 +316,7 @@ static int create(hcs_error **err)
     hcs_job_limits l = limits_of(mon.doc->container);
     if (hcs_job_create(mon.id, &l, &mon.job, err) < 0)
         return -1;
-    if (hcs_silo_create(mon.job, setup, &mon.silo, err) < 0)
+    if (hcs_silo_start(mon.job, &mon.silo, err) < 0 || hcs_silo_setup(mon.silo, setup, err) < 0)
         return -1;
     if (hcs_rpc_listen(mon.entry->dirfd, HCS_STORE_CONTROL_SOCKET, &mon.listen_fd, err) < 0)
         return -1;
@@ -314,13 +327,13 @@ static int create(hcs_error **err)
 /* Remove what the system left and exit. */
 __attribute__((noreturn)) static void finish(int code)
 {
+    if (mon.silo != NULL) {
+        hcs_silo_destroy(mon.silo);
+        mon.silo = NULL;
+    }
     if (mon.job != NULL) {
         hcs_job_destroy(mon.job, NULL);
         mon.job = NULL;
-    }
-    if (mon.silo != NULL) {
-        kill(mon.silo->init_pid, SIGKILL);
-        waitpid(mon.silo->init_pid, NULL, 0);
     }
     if (mon.entry != NULL)
         hcs_store_release(mon.entry, 1, NULL);
@@ -422,7 +435,7 @@ int hcs_monitor_run(const char *id, int lock_fd, int status_fd)
         if (mon.deadline_ms != 0 && !stopped && hcs_now_ms() >= mon.deadline_ms) {
             mon.deadline_ms = 0;
             mon.exit_type = "ForcedExit";
-            hcs_job_kill(mon.job, NULL);
+            kill_system();
         }
         if (r <= 0)
             continue;

@@ -18,6 +18,7 @@
 #define HCS_MON_MAX_WAITS 512
 #define HCS_MON_MAX_PROCS 4096
 #define HCS_MON_MAX_CALLS 512
+#define HCS_MON_MAX_MAPPED 64
 
 typedef struct {
     int64_t pid; /* in the container */

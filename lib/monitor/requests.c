@@ -1,10 +1,12 @@
 /* requests.c - what the monitor does for each client request. */
 #include <signal.h>
+#include <sys/types.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "common/json.h"
+#include "ns/ns.h"
 #include "common/util.h"
 #include "monitor_internal.h"
 #include "rpc/rpc.h"
@@ -84,6 +86,57 @@ static uint32_t grace_of(const cJSON *msg)
     return (uint32_t)g;
 }
 
+/* The container paths mapped now: those of the document and those added since. */
+static char *mapped[HCS_MON_MAX_MAPPED];
+static size_t n_mapped;
+static bool mapped_loaded;
+
+static ssize_t mapped_index(const char *path)
+{
+    hcs_monitor *m = hcs_mon();
+    if (!mapped_loaded) {
+        mapped_loaded = true;
+        const hcs_doc_mapped_directory *d = m->doc->container->mapped_directories.items;
+        for (size_t i = 0; i < m->doc->container->mapped_directories.n && i < HCS_MON_MAX_MAPPED;
+             i++)
+            mapped[n_mapped++] = strdup(d[i].container_path);
+    }
+    for (size_t i = 0; i < n_mapped; i++)
+        if (mapped[i] != NULL && strcmp(mapped[i], path) == 0)
+            return (ssize_t)i;
+    return -1;
+}
+
+/* Add or remove a mapped directory of the running container. */
+static void mapped_directory(const hcs_doc_modify_request *r, hcs_error **err)
+{
+    hcs_monitor *m = hcs_mon();
+    hcs_doc_mapped_directory *d = NULL;
+    if (hcs_schema_parse_json(&hcs_type_mapped_directory, r->settings, "ModifySettingRequest",
+                              "Settings", (void **)&d, err) < 0)
+        return;
+    ssize_t at = mapped_index(d->container_path);
+    if (m->silo == NULL) {
+        hcs_err_set(err, HCS_E_SYSTEM_ALREADY_STOPPED, "compute system \"%s\" has stopped", m->id);
+    } else if (r->request_type == HCS_REQUEST_ADD) {
+        hcs_ns_mount nm = {d->host_path, d->container_path, d->read_only.value};
+        if (at >= 0)
+            hcs_err_set(err, E_INVALIDARG, "Settings.ContainerPath: %s is already mapped",
+                        d->container_path);
+        else if (n_mapped >= HCS_MON_MAX_MAPPED)
+            hcs_err_set(err, E_INVALIDARG, "at most %d mapped directories", HCS_MON_MAX_MAPPED);
+        else if (hcs_ns_hot_mount(m->silo->init_pid, &nm, err) == 0)
+            mapped[n_mapped++] = strdup(d->container_path);
+    } else if (at < 0) {
+        hcs_err_set(err, E_INVALIDARG, "Settings.ContainerPath: %s is not a mapped directory",
+                    d->container_path);
+    } else if (hcs_ns_hot_unmount(m->silo->init_pid, d->container_path, err) == 0) {
+        free(mapped[at]);
+        mapped[at] = mapped[--n_mapped];
+    }
+    hcs_schema_free(&hcs_type_mapped_directory, d);
+}
+
 static void modify(int fd, uint64_t id, const cJSON *msg)
 {
     hcs_monitor *m = hcs_mon();
@@ -100,7 +153,8 @@ static void modify(int fd, uint64_t id, const cJSON *msg)
         uint64_t mb = 0;
         hcs_json_u64(r->settings, &mb);
         l.memory_bytes = mb << 20;
-        hcs_job_set_limits(m->job, &l, &err);
+        if (hcs_job_set_limits(m->job, &l, &err) == 0 && m->doc->container->memory != NULL)
+            m->doc->container->memory->size_in_mb.value = mb; /* reported by Properties */
     } else if (strcmp(r->resource_path, "Container/Processor") == 0) {
         const cJSON *s = r->settings;
         uint64_t count = 0;
@@ -113,10 +167,7 @@ static void modify(int fd, uint64_t id, const cJSON *msg)
             l.cpu_maximum = v;
         hcs_job_set_limits(m->job, &l, &err);
     } else {
-        hcs_err_set(&err, E_NOTIMPL,
-                    "modify %s: adding or removing mapped directories of a "
-                    "running system is not implemented yet",
-                    r->resource_path);
+        mapped_directory(r, &err);
     }
     hcs_schema_free(&hcs_type_modify_request, r);
     hcs_mon_reply(fd, id, err, NULL);

@@ -9,6 +9,7 @@
 
 #include <stdbool.h>
 #include <stddef.h>
+#include <sys/types.h>
 
 #include "common/error.h"
 
@@ -52,10 +53,11 @@ const char *const *hcs_ns_default_readonly_paths(size_t *n);
 /*
  * Build the container's root and switch to it: make every mount private, mount the union of
  * the layers (overlayfs; a bind mount for a single read-only layer), mount /proc, a minimal /dev
- * (null, zero, full, random, urandom, tty bind-mounted from the host; devpts with ptmx; shm;
- * mqueue), /sys read-only, the mapped directories (read-only honoured), mask /proc/kcore-style
- * paths and make /proc/sys and friends read-only as Docker does, then pivot_root and detach the
- * old root. Afterwards no host mount is visible. Errors name the path and step that failed.
+ * (null, zero, full, random, urandom, tty: nodes of the host's devices, bind-mounted from the
+ * host where mknod is refused; devpts with ptmx; shm; mqueue), /sys read-only, the mapped
+ * directories (read-only honoured), mask /proc/kcore-style paths and make /proc/sys and friends
+ * read-only as Docker does, then pivot_root and detach the old root. Afterwards no host mount is
+ * visible. Errors name the path and step that failed.
  *
  * Paths inside the root are resolved inside it (openat2 RESOLVE_IN_ROOT): an image's symlink
  * cannot send a mount point or a created folder out of the root. Mapped container paths follow
@@ -76,5 +78,13 @@ int hcs_ns_loopback_up(hcs_error **err);
 
 /* Join the network namespace at path (Networking.Namespace; a /run/netns/NAME file). */
 int hcs_ns_join_net(const char *path, hcs_error **err);
+
+/*
+ * Mapped directories of a running silo (called by the monitor): mount m inside the mount
+ * namespace of the init init_pid (the target resolved inside the container's root), or detach
+ * what is mounted at container_path. Messages name the paths.
+ */
+int hcs_ns_hot_mount(pid_t init_pid, const hcs_ns_mount *m, hcs_error **err);
+int hcs_ns_hot_unmount(pid_t init_pid, const char *container_path, hcs_error **err);
 
 #endif

@@ -193,6 +193,19 @@ char *sf_enumerate(void)
     return ids;
 }
 
+char *sf_enumerate_until_empty(void)
+{
+    char *ids = NULL;
+    for (int i = 0; i < 300; i++) {
+        free(ids);
+        ids = sf_enumerate();
+        if (ids[0] == '\0')
+            break;
+        usleep(10000);
+    }
+    return ids;
+}
+
 static int count_lines(const char *path, const char *needle)
 {
     FILE *f = fopen(path, "re");

@@ -38,6 +38,9 @@ void sf_destroy(HCS_SYSTEM sys);
 /* Ids listed by HcsEnumerateComputeSystems, joined with ',' (caller frees). */
 char *sf_enumerate(void);
 
+/* Wait (up to 3 s) until no system is listed; returns the last listing (caller frees). */
+char *sf_enumerate_until_empty(void);
+
 /* Counts of what a system could leak: mounts in our namespace, cgroups of ids "it-*", fds. */
 int sf_count_mounts(void);
 int sf_count_cgroups(void);

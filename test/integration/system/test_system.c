@@ -62,14 +62,7 @@ START_TEST(lifecycle__create_start_run_terminate_close_leaves_nothing)
     HcsCloseComputeSystem(sys);
     HcsCloseOperation(op);
     /* After the last close the monitor removes everything. */
-    char *ids = NULL;
-    for (int i = 0; i < 200; i++) {
-        free(ids);
-        ids = sf_enumerate();
-        if (ids[0] == '\0')
-            break;
-        usleep(10000);
-    }
+    char *ids = sf_enumerate_until_empty();
     ck_assert_str_eq(ids, "");
     free(ids);
     ck_assert_int_eq(sf_count_cgroups(), cgroups);
@@ -281,6 +274,73 @@ START_TEST(process__console_gets_a_terminal_of_the_asked_size)
 }
 END_TEST
 
+START_TEST(process__console_resize_and_end_of_input)
+{
+    HCS_SYSTEM sys = sf_start("it-tty2", NULL);
+    HCS_OPERATION op = HcsCreateOperation(NULL, NULL);
+    HCS_PROCESS p = NULL;
+    HCS_PROCESS_INFORMATION pi;
+    ck_assert_hr(HcsCreateProcess(sys,
+                                  "{\"CommandArgs\":[\"sh\",\"-c\",\"echo waiting; read x; "
+                                  "stty size; echo end\"],\"EmulateConsole\":true}",
+                                  op, NULL, &p),
+                 S_OK);
+    ck_assert_hr(HcsWaitForOperationResultAndProcessInfo(op, 10000, &pi, NULL), S_OK);
+    char buf[512] = "";
+    size_t len = 0;
+    while (strstr(buf, "waiting") == NULL && len < sizeof(buf) - 1) {
+        ssize_t n = read(pi.StdOutput, buf + len, sizeof(buf) - 1 - len);
+        ck_assert_int_gt(n, 0);
+        len += (size_t)n;
+        buf[len] = '\0';
+    }
+    ck_assert_hr(sf_wait(op,
+                         HcsModifyProcess(p, op,
+                                          "{\"Operation\":\"ConsoleSize\",\"ConsoleSize\":{"
+                                          "\"Height\":40,\"Width\":120}}"),
+                         NULL),
+                 S_OK);
+    ck_assert_hr(sf_wait(op,
+                         HcsModifyProcess(p, op,
+                                          "{\"Operation\":\"CloseHandle\",\"CloseHandle\":{"
+                                          "\"Handle\":\"StdIn\"}}"),
+                         NULL),
+                 S_OK);
+    while (strstr(buf, "end") == NULL && len < sizeof(buf) - 1) {
+        ssize_t n = read(pi.StdOutput, buf + len, sizeof(buf) - 1 - len);
+        if (n <= 0)
+            break;
+        len += (size_t)n;
+        buf[len] = '\0';
+    }
+    ck_assert_contains(buf, "40 120");
+    ck_assert_hr(HcsWaitForProcessExit(p, 10000, NULL), S_OK);
+    close(pi.StdInput);
+    close(pi.StdOutput);
+    HcsCloseProcess(p);
+    /* A pipe's end of input is the caller's own descriptor: the call says so. */
+    char *doc = NULL;
+    ck_assert_hr(sf_wait(op,
+                         HcsCreateProcess(sys,
+                                          "{\"CommandArgs\":[\"sleep\",\"100\"],"
+                                          "\"CreateStdInPipe\":true}",
+                                          op, NULL, &p),
+                         NULL),
+                 S_OK);
+    ck_assert_hr(sf_wait(op,
+                         HcsModifyProcess(p, op,
+                                          "{\"Operation\":\"CloseHandle\",\"CloseHandle\":{"
+                                          "\"Handle\":\"StdIn\"}}"),
+                         &doc),
+                 HCS_E_INVALID_STATE);
+    ck_assert_contains(doc, "StdInput descriptor");
+    HcsFree(doc);
+    HcsCloseProcess(p);
+    HcsCloseOperation(op);
+    sf_destroy(sys);
+}
+END_TEST
+
 /* --- limits
  * --------------------------------------------------------------------------------------- */
 
@@ -301,6 +361,67 @@ START_TEST(limits__memory_hog_is_oom_killed_and_pids_limit_stops_a_fork_bomb)
     ck_assert_contains(err, "fork");
     free(out);
     free(err);
+    sf_destroy(sys);
+}
+END_TEST
+
+START_TEST(modify__limits_and_mapped_directories_of_a_running_system)
+{
+    HCS_SYSTEM sys = sf_start("it-mod", "\"Memory\":{\"SizeInMB\":64}");
+    char *host = hcs_asprintf("%s/shared", hcs_test_root());
+    ck_assert_int_eq(mkdir(host, 0755), 0);
+    char *file = hcs_asprintf("%s/hello", host);
+    FILE *f = fopen(file, "w");
+    ck_assert_ptr_nonnull(f);
+    fputs("from the host\n", f);
+    fclose(f);
+    char *req = hcs_asprintf("{\"ResourcePath\":\"Container/MappedDirectories\","
+                             "\"RequestType\":\"Add\",\"Settings\":{\"HostPath\":\"%s\","
+                             "\"ContainerPath\":\"/mnt/shared\",\"ReadOnly\":true}}",
+                             host);
+    HCS_OPERATION op = HcsCreateOperation(NULL, NULL);
+    char *doc = NULL;
+    ck_assert_hr(sf_wait(op, HcsModifyComputeSystem(sys, op, req, NULL), &doc), S_OK);
+    char *out = NULL, *err = NULL;
+    ck_assert_int_eq(sf_run(sys, "[\"cat\",\"/mnt/shared/hello\"]", NULL, &out, NULL), 0);
+    ck_assert_str_eq(out, "from the host\n");
+    free(out);
+    /* Read-only is honoured. */
+    ck_assert_int_ne(sf_run(sys, "[\"touch\",\"/mnt/shared/x\"]", NULL, NULL, &err), 0);
+    ck_assert_contains(err, "Read-only");
+    free(err);
+    /* A second add of the same path is refused; remove makes it go away. */
+    ck_assert_hr(sf_wait(op, HcsModifyComputeSystem(sys, op, req, NULL), &doc), E_INVALIDARG);
+    ck_assert_contains(doc, "already mapped");
+    HcsFree(doc);
+    doc = NULL;
+    char *rm = hcs_asprintf("{\"ResourcePath\":\"Container/MappedDirectories\","
+                            "\"RequestType\":\"Remove\",\"Settings\":{\"HostPath\":\"%s\","
+                            "\"ContainerPath\":\"/mnt/shared\"}}",
+                            host);
+    HRESULT rmhr = sf_wait(op, HcsModifyComputeSystem(sys, op, rm, NULL), &doc);
+    ck_assert_msg(rmhr == S_OK, "remove: %s", doc ? doc : "");
+    HcsFree(doc);
+    doc = NULL;
+    ck_assert_int_ne(sf_run(sys, "[\"cat\",\"/mnt/shared/hello\"]", NULL, NULL, NULL), 0);
+    ck_assert_hr(sf_wait(op, HcsModifyComputeSystem(sys, op, rm, NULL), &doc), E_INVALIDARG);
+    ck_assert_contains(doc, "is not a mapped directory");
+    HcsFree(doc);
+    /* The memory limit can be changed while running. */
+    ck_assert_hr(sf_wait(op,
+                         HcsModifyComputeSystem(sys, op,
+                                                "{\"ResourcePath\":\"Container/Memory/"
+                                                "SizeInMB\",\"RequestType\":\"Update\","
+                                                "\"Settings\":128}",
+                                                NULL),
+                         NULL),
+                 S_OK);
+    ck_assert_int_eq(sf_run(sys, "[\"cat\",\"/proc/self/cgroup\"]", NULL, NULL, NULL), 0);
+    free(req);
+    free(rm);
+    free(file);
+    free(host);
+    HcsCloseOperation(op);
     sf_destroy(sys);
 }
 END_TEST
@@ -398,6 +519,40 @@ START_TEST(state__duplicate_id_is_refused)
 }
 END_TEST
 
+START_TEST(create__cancelled_at_once_leaves_a_handle_that_closes)
+{
+    char *cfg = sf_config(NULL, NULL);
+    HCS_OPERATION op = HcsCreateOperation(NULL, NULL);
+    HCS_SYSTEM sys = NULL;
+    ck_assert_hr(HcsCreateComputeSystem("it-cancel", cfg, op, NULL, &sys), S_OK);
+    HcsCancelOperation(op);
+    HRESULT hr = HcsWaitForOperationResult(op, 30000, NULL);
+    ck_assert(hr == S_OK || hr == HCS_E_CANCELLED);
+    if (hr == S_OK)
+        sf_destroy(sys); /* the work had started: creation is not cancellable past that */
+    else
+        HcsCloseComputeSystem(sys); /* must return: no connection will ever come */
+    HcsCloseOperation(op);
+    free(cfg);
+}
+END_TEST
+
+START_TEST(create__a_long_id_gives_a_host_name_cut_to_64_bytes)
+{
+    char id[101];
+    memset(id, 'a', 100);
+    memcpy(id, "it-", 3);
+    id[100] = '\0';
+    HCS_SYSTEM sys = sf_start(id, NULL);
+    char *out = NULL;
+    ck_assert_int_eq(sf_run(sys, "[\"hostname\"]", NULL, &out, NULL), 0);
+    ck_assert_int_eq((int)strlen(out), 65); /* 64 and the newline */
+    ck_assert_int_eq(strncmp(out, id, 64), 0);
+    free(out);
+    sf_destroy(sys);
+}
+END_TEST
+
 /* --- handles and processes of other callers ------------------------------------------------------
  */
 
@@ -455,14 +610,7 @@ START_TEST(handles__terminate_on_last_handle_closed)
     HcsCloseOperation(op);
     ck_assert_str_eq(sf_enumerate(), "it-tolhc");
     HcsCloseComputeSystem(sys);
-    char *ids = NULL;
-    for (int i = 0; i < 300; i++) {
-        free(ids);
-        ids = sf_enumerate();
-        if (ids[0] == '\0')
-            break;
-        usleep(10000);
-    }
+    char *ids = sf_enumerate_until_empty();
     ck_assert_str_eq(ids, "");
     free(ids);
 }
@@ -475,13 +623,116 @@ START_TEST(handles__unknown_system_is_not_found)
 }
 END_TEST
 
+START_TEST(handles__a_killed_monitor_is_reported_and_cleaned_up)
+{
+    int cgroups = sf_count_cgroups();
+    HCS_SYSTEM sys = sf_start("it-kill", NULL);
+    /* The monitor's pid, as recorded in its state file. */
+    char *state = hcs_asprintf("%s/run/systems/it-kill/state.json", hcs_test_root());
+    FILE *f = fopen(state, "r");
+    ck_assert_ptr_nonnull(f);
+    char buf[4096] = "";
+    size_t n = fread(buf, 1, sizeof(buf) - 1, f);
+    fclose(f);
+    buf[n] = '\0';
+    free(state);
+    const char *mp = strstr(buf, "\"MonitorPid\"");
+    ck_assert_ptr_nonnull(mp);
+    pid_t monitor = (pid_t)atoi(strchr(mp, ':') + 1);
+    ck_assert_int_gt(monitor, 1);
+    ck_assert_int_eq(kill(monitor, SIGKILL), 0);
+    char *exit = NULL;
+    ck_assert_hr(HcsWaitForComputeSystemExit(sys, 10000, &exit), S_OK);
+    ck_assert_contains(exit, "\"ExitType\":\"UnexpectedExit\"");
+    HcsFree(exit);
+    /* Enumerate reports it stopped; close removes what it left. */
+    HCS_OPERATION op = HcsCreateOperation(NULL, NULL);
+    char *list = NULL;
+    ck_assert_hr(sf_wait(op, HcsEnumerateComputeSystems(NULL, op), &list), S_OK);
+    ck_assert_contains(list, "\"ExitType\":\"UnexpectedExit\"");
+    HcsFree(list);
+    HcsCloseOperation(op);
+    HcsCloseComputeSystem(sys);
+    ck_assert_str_eq(sf_enumerate(), "");
+    ck_assert_int_eq(sf_count_cgroups(), cgroups);
+}
+END_TEST
+
+/* --- networking
+ * ----------------------------------------------------------------------------------- */
+
+/* "net:[inode]" of the container's network namespace, as a process inside sees it. */
+static char *container_netns(HCS_SYSTEM sys)
+{
+    char *out = NULL;
+    ck_assert_int_eq(sf_run(sys, "[\"readlink\",\"/proc/self/ns/net\"]", NULL, &out, NULL), 0);
+    out[strcspn(out, "\n")] = '\0';
+    return out;
+}
+
+START_TEST(network__joins_a_namespace_by_path_or_shares_another_system_s)
+{
+    /* A network namespace of our own, as `ip netns add` makes it. */
+    char ns[64];
+    snprintf(ns, sizeof(ns), "hcs-it-%d", (int)getpid());
+    char *cmd = hcs_asprintf("ip netns add %s", ns);
+    ck_assert_int_eq(system(cmd), 0);
+    free(cmd);
+    char *path = hcs_asprintf("/run/netns/%s", ns);
+    struct stat st;
+    ck_assert_int_eq(stat(path, &st), 0);
+    char want[64];
+    snprintf(want, sizeof(want), "net:[%lu]", (unsigned long)st.st_ino);
+    char *extra = hcs_asprintf("\"Networking\":{\"Namespace\":\"%s\"}", path);
+    HCS_SYSTEM joined = sf_start("it-netns", extra);
+    free(extra);
+    char *got = container_netns(joined);
+    ck_assert_str_eq(got, want);
+    free(got);
+    /* A second system shares the first one's network. */
+    HCS_SYSTEM a = sf_start("it-neta", NULL);
+    HCS_SYSTEM b =
+        sf_start("it-netb", "\"Networking\":{\"NetworkSharedContainerName\":\"it-neta\"}");
+    char *na = container_netns(a), *nb = container_netns(b);
+    ck_assert_str_eq(na, nb);
+    ck_assert_str_ne(na, want);
+    free(na);
+    free(nb);
+    sf_destroy(b);
+    sf_destroy(a);
+    sf_destroy(joined);
+    cmd = hcs_asprintf("ip netns delete %s", ns);
+    ck_assert_int_eq(system(cmd), 0);
+    free(cmd);
+    free(path);
+}
+END_TEST
+
+START_TEST(network__sharing_with_a_missing_system_is_refused_by_name)
+{
+    char *cfg = sf_config("\"Networking\":{\"NetworkSharedContainerName\":\"it-ghost\"}", NULL);
+    HCS_OPERATION op = HcsCreateOperation(NULL, NULL);
+    HCS_SYSTEM sys = NULL;
+    char *doc = NULL;
+    ck_assert_hr(sf_wait(op, HcsCreateComputeSystem("it-share", cfg, op, NULL, &sys), &doc),
+                 HCS_E_SYSTEM_NOT_FOUND);
+    ck_assert_contains(
+        doc, "NetworkSharedContainerName: compute system \\\"it-ghost\\\" is not running");
+    HcsFree(doc);
+    HcsCloseComputeSystem(sys);
+    HcsCloseOperation(op);
+    free(cfg);
+    ck_assert_str_eq(sf_enumerate(), "");
+}
+END_TEST
+
 /* --- leaks
  * ---------------------------------------------------------------------------------------- */
 
 START_TEST(leaks__repeated_lifecycles_leave_no_mount_cgroup_fd_or_state)
 {
     int mounts = sf_count_mounts(), cgroups = sf_count_cgroups(), fds = sf_count_fds();
-    int rounds = getenv("HCS_LEAK_ROUNDS") ? atoi(getenv("HCS_LEAK_ROUNDS")) : 25;
+    int rounds = getenv("HCS_LEAK_ROUNDS") ? atoi(getenv("HCS_LEAK_ROUNDS")) : 200;
     for (int i = 0; i < rounds; i++) {
         char id[32];
         snprintf(id, sizeof(id), "it-leak-%d", i);
@@ -489,14 +740,7 @@ START_TEST(leaks__repeated_lifecycles_leave_no_mount_cgroup_fd_or_state)
         ck_assert_int_eq(sf_run(sys, "[\"true\"]", NULL, NULL, NULL), 0);
         sf_destroy(sys);
     }
-    char *ids = NULL;
-    for (int i = 0; i < 300; i++) {
-        free(ids);
-        ids = sf_enumerate();
-        if (ids[0] == '\0')
-            break;
-        usleep(10000);
-    }
+    char *ids = sf_enumerate_until_empty();
     ck_assert_str_eq(ids, "");
     free(ids);
     ck_assert_int_eq(sf_count_cgroups(), cgroups);
@@ -518,13 +762,20 @@ HCS_TEST_SUITE(system_suite)
     HCS_ADD_ROOT_TEST(tc, process__signals_and_terminate_are_reported_exactly);
     HCS_ADD_ROOT_TEST(tc, process__missing_executable_is_named);
     HCS_ADD_ROOT_TEST(tc, process__console_gets_a_terminal_of_the_asked_size);
+    HCS_ADD_ROOT_TEST(tc, process__console_resize_and_end_of_input);
     HCS_ADD_ROOT_TEST(tc, limits__memory_hog_is_oom_killed_and_pids_limit_stops_a_fork_bomb);
+    HCS_ADD_ROOT_TEST(tc, modify__limits_and_mapped_directories_of_a_running_system);
     HCS_ADD_ROOT_TEST(tc, state__pause_resume_and_wrong_state_errors);
     HCS_ADD_ROOT_TEST(tc, state__shutdown_is_graceful_unless_the_grace_period_runs_out);
     HCS_ADD_ROOT_TEST(tc, state__duplicate_id_is_refused);
+    HCS_ADD_ROOT_TEST(tc, create__cancelled_at_once_leaves_a_handle_that_closes);
+    HCS_ADD_ROOT_TEST(tc, create__a_long_id_gives_a_host_name_cut_to_64_bytes);
     HCS_ADD_ROOT_TEST(tc, handles__open_from_a_second_process_and_survive_the_creator);
     HCS_ADD_ROOT_TEST(tc, handles__terminate_on_last_handle_closed);
     HCS_ADD_ROOT_TEST(tc, handles__unknown_system_is_not_found);
+    HCS_ADD_ROOT_TEST(tc, network__joins_a_namespace_by_path_or_shares_another_system_s);
+    HCS_ADD_ROOT_TEST(tc, network__sharing_with_a_missing_system_is_refused_by_name);
+    HCS_ADD_ROOT_TEST(tc, handles__a_killed_monitor_is_reported_and_cleaned_up);
     HCS_ADD_ROOT_TEST(tc, leaks__repeated_lifecycles_leave_no_mount_cgroup_fd_or_state);
     suite_add_tcase(s, tc);
     return s;

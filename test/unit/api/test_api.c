@@ -10,12 +10,19 @@
 
 #include <cjson/cJSON.h>
 
+#include "common/cleanup.h"
 #include "common/context.h"
 #include "common/json.h"
 #include "hcs_test.h"
 #include "store/store.h"
 
-/* A system folder as the monitor will leave it: reserved, state written, released. */
+/*
+ * A system folder as a live monitor keeps it: reserved (its lock held by this test process
+ * until it exits, as a monitor holds it), state written.
+ */
+static hcs_store_entry *held[16];
+static size_t n_held;
+
 static void plant(const char *id, const char *type, const char *owner)
 {
     hcs_store_entry *e = NULL;
@@ -26,6 +33,28 @@ static void plant(const char *id, const char *type, const char *owner)
     cJSON_AddStringToObject(st, "SystemType", type);
     cJSON_AddStringToObject(st, "State", "Running");
     cJSON_AddStringToObject(st, "Owner", owner);
+    ck_assert_int_eq(hcs_store_write_state(e, st, NULL), 0);
+    cJSON_Delete(st);
+    ck_assert_uint_lt(n_held, HCS_ARRAY_SIZE(held));
+    held[n_held++] = e;
+}
+
+/* Release what plant() holds (the fixture's teardown), before the folders go. */
+static void api_teardown(void)
+{
+    while (n_held > 0)
+        hcs_store_release(held[--n_held], 0, NULL);
+    hcs_test_roots_teardown();
+}
+
+/* The same, but its "monitor" is gone: the lock is free. */
+static void plant_dead(const char *id)
+{
+    hcs_store_entry *e = NULL;
+    ck_assert_int_eq(hcs_store_reserve(id, &e, NULL), 0);
+    cJSON *st = cJSON_CreateObject();
+    cJSON_AddStringToObject(st, "SystemType", "Container");
+    cJSON_AddStringToObject(st, "State", "Running");
     ck_assert_int_eq(hcs_store_write_state(e, st, NULL), 0);
     cJSON_Delete(st);
     ck_assert_int_eq(hcs_store_release(e, 0, NULL), 0);
@@ -190,6 +219,31 @@ START_TEST(enumerate__lists_systems_and_applies_filters)
 }
 END_TEST
 
+START_TEST(enumerate__reports_a_dead_monitor_s_system_stopped_once_and_cleans_it_up)
+{
+    plant("alive", "Container", "o");
+    plant_dead("crashed");
+    char *doc = enumerate(NULL, S_OK);
+    cJSON *a = cJSON_Parse(doc);
+    ck_assert_int_eq(cJSON_GetArraySize(a), 2);
+    const cJSON *dead = cJSON_GetArrayItem(a, 1); /* sorted by id: alive, crashed */
+    ck_assert_str_eq(cJSON_GetObjectItemCaseSensitive(dead, "Id")->valuestring, "crashed");
+    ck_assert_str_eq(cJSON_GetObjectItemCaseSensitive(dead, "State")->valuestring, "Stopped");
+    ck_assert_str_eq(cJSON_GetObjectItemCaseSensitive(dead, "ExitType")->valuestring,
+                     "UnexpectedExit");
+    const cJSON *live = cJSON_GetArrayItem(a, 0);
+    ck_assert_str_eq(cJSON_GetObjectItemCaseSensitive(live, "State")->valuestring, "Running");
+    cJSON_Delete(a);
+    HcsFree(doc);
+    /* Cleaned up: the next enumeration lists only the live one. */
+    doc = enumerate(NULL, S_OK);
+    char *ids = ids_of(doc);
+    ck_assert_str_eq(ids, "alive");
+    free(ids);
+    HcsFree(doc);
+}
+END_TEST
+
 START_TEST(open__unknown_id_is_not_found_and_bad_id_is_invalid)
 {
     HCS_SYSTEM s = (HCS_SYSTEM)1;
@@ -251,6 +305,14 @@ START_TEST(create__refuses_what_cannot_run_and_says_why)
                         &doc),
                  E_NOTIMPL);
     ck_assert_contains(doc, "HostingSystemId");
+    HcsFree(doc);
+    ck_assert_hr(
+        create("r1",
+               "{\"Container\":{\"Storage\":{\"Layers\":[{\"Path\":\"/l\"}]},"
+               "\"RegistryChanges\":{\"DeleteKeys\":[{\"Hive\":\"System\",\"Name\":\"x\"}]}}}",
+               &doc),
+        E_NOTIMPL);
+    ck_assert_contains(doc, "Container.RegistryChanges needs the registry module");
     HcsFree(doc);
     /* Nothing is left behind in the runtime root by a refused create. */
     char *list = enumerate(NULL, S_OK);
@@ -412,12 +474,13 @@ HCS_TEST_SUITE(api_suite)
 {
     Suite *s = suite_create("api");
     TCase *tc = tcase_create("api");
-    tcase_add_checked_fixture(tc, hcs_test_roots_setup, hcs_test_roots_teardown);
+    tcase_add_checked_fixture(tc, hcs_test_roots_setup, api_teardown);
     tcase_add_test(tc, service_properties__default_reports_basic_and_host);
     tcase_add_test(tc, service_properties__query_selects_and_orders);
     tcase_add_test(tc, service_properties__bad_queries_are_refused_by_path);
     tcase_add_test(tc, service_settings__change_roots_and_log_level);
     tcase_add_test(tc, enumerate__lists_systems_and_applies_filters);
+    tcase_add_test(tc, enumerate__reports_a_dead_monitor_s_system_stopped_once_and_cleans_it_up);
     tcase_add_test(tc, open__unknown_id_is_not_found_and_bad_id_is_invalid);
     tcase_add_test(tc, create__refuses_what_cannot_run_and_says_why);
     tcase_add_test(tc, create__without_a_monitor_binary_fails_cleanly);
