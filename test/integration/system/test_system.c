@@ -341,6 +341,58 @@ START_TEST(process__console_resize_and_end_of_input)
 }
 END_TEST
 
+static void on_process_event(HCS_EVENT *ev, void *ctx)
+{
+    char **data = ctx;
+    if (ev->Type == HcsEventProcessExited && ev->EventData != NULL)
+        __atomic_store_n(data, strdup(ev->EventData), __ATOMIC_SEQ_CST);
+}
+
+START_TEST(process__open_by_pid_info_callback_and_default_capabilities)
+{
+    HCS_SYSTEM sys = sf_start("it-popen", NULL);
+    /* Docker's default bounding set, and nothing more. */
+    char *out = NULL;
+    ck_assert_int_eq(sf_run(sys, "[\"grep\",\"CapBnd\",\"/proc/self/status\"]", NULL, &out, NULL),
+                     0);
+    ck_assert_str_eq(out, "CapBnd:\t00000000a80425fb\n");
+    free(out);
+    HCS_OPERATION op = HcsCreateOperation(NULL, NULL);
+    HCS_PROCESS p = NULL;
+    HCS_PROCESS_INFORMATION pi;
+    ck_assert_hr(HcsCreateProcess(sys, "{\"CommandArgs\":[\"sleep\",\"100\"]}", op, NULL, &p),
+                 S_OK);
+    ck_assert_hr(HcsWaitForOperationResultAndProcessInfo(op, 10000, &pi, NULL), S_OK);
+    /* GetProcessInfo gives the pid again (the descriptors were handed over once). */
+    HCS_PROCESS_INFORMATION again;
+    ck_assert_hr(HcsGetProcessInfo(p, op), S_OK);
+    ck_assert_hr(HcsWaitForOperationResultAndProcessInfo(op, 10000, &again, NULL), S_OK);
+    ck_assert_uint_eq(again.ProcessId, pi.ProcessId);
+    ck_assert_int_eq(again.StdOutput, -1);
+    /* Another handle opens the process by pid and gets its exit through a callback. */
+    HCS_SYSTEM other = NULL;
+    ck_assert_hr(HcsOpenComputeSystem("it-popen", 0, &other), S_OK);
+    HCS_PROCESS q = NULL;
+    ck_assert_hr(HcsOpenProcess(other, pi.ProcessId, HCS_GENERIC_ALL, &q), S_OK);
+    char *event = NULL;
+    ck_assert_hr(HcsSetProcessCallback(q, HcsEventOptionNone, &event, on_process_event), S_OK);
+    HCS_PROCESS none = NULL;
+    ck_assert_hr(HcsOpenProcess(other, 99999, 0, &none), E_INVALIDARG);
+    ck_assert_ptr_null(none);
+    ck_assert_hr(sf_wait(op, HcsSignalProcess(p, op, "{\"Signal\":9}"), NULL), S_OK);
+    for (int i = 0; i < 500 && __atomic_load_n(&event, __ATOMIC_SEQ_CST) == NULL; i++)
+        usleep(10000);
+    ck_assert_ptr_nonnull(event);
+    ck_assert_contains(event, "\"ExitCode\":137");
+    free(event);
+    HcsCloseProcess(q);
+    HcsCloseComputeSystem(other);
+    HcsCloseProcess(p);
+    HcsCloseOperation(op);
+    sf_destroy(sys);
+}
+END_TEST
+
 /* --- limits
  * --------------------------------------------------------------------------------------- */
 
@@ -763,6 +815,7 @@ HCS_TEST_SUITE(system_suite)
     HCS_ADD_ROOT_TEST(tc, process__missing_executable_is_named);
     HCS_ADD_ROOT_TEST(tc, process__console_gets_a_terminal_of_the_asked_size);
     HCS_ADD_ROOT_TEST(tc, process__console_resize_and_end_of_input);
+    HCS_ADD_ROOT_TEST(tc, process__open_by_pid_info_callback_and_default_capabilities);
     HCS_ADD_ROOT_TEST(tc, limits__memory_hog_is_oom_killed_and_pids_limit_stops_a_fork_bomb);
     HCS_ADD_ROOT_TEST(tc, modify__limits_and_mapped_directories_of_a_running_system);
     HCS_ADD_ROOT_TEST(tc, state__pause_resume_and_wrong_state_errors);
