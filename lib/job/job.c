@@ -178,6 +178,20 @@ static int make_plan(const hcs_job_limits *l, bool reset, struct hcs_job_plan *p
     return 0;
 }
 
+int hcs_job_apply_pids(hcs_job *job, const struct hcs_job_plan *p, hcs_error **err)
+{
+    if (!p->set_pids)
+        return 0;
+    if (job->ctl[HCS_JOB_PIDS] < 0)
+        return p->pids_max > 0 ? hcs_job_missing(job, HCS_JOB_PIDS, "pids.limit", err) : 0;
+    char value[32];
+    if (p->pids_max > 0)
+        snprintf(value, sizeof(value), "%" PRId64, p->pids_max);
+    else
+        snprintf(value, sizeof(value), "max");
+    return hcs_job_set(job, job->dirs[job->ctl[HCS_JOB_PIDS]].fd, "pids.max", value, err);
+}
+
 int hcs_job_missing(const hcs_job *job, int ctl, const char *field, hcs_error **err)
 {
     static const char *const names[HCS_JOB_NCTL] = {"memory", "cpu", "cpuacct", "pids", "freezer"};

@@ -81,6 +81,9 @@ extern const struct hcs_job_ops hcs_job_v1_ops;
 extern const struct hcs_job_ops hcs_job_v2_ops;
 
 /* "<controller> controller not available for <field> (job ...)", HCS_E_SERVICE_NOT_AVAILABLE. */
+/* pids.max from the plan (the same file and values in both backends). */
+int hcs_job_apply_pids(hcs_job *job, const struct hcs_job_plan *p, hcs_error **err);
+
 int hcs_job_missing(const hcs_job *job, int ctl, const char *field, hcs_error **err);
 
 /* Create <mount>/hcs (0755) if missing. */

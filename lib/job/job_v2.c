@@ -136,17 +136,7 @@ static int v2_apply(hcs_job *job, const struct hcs_job_plan *p, hcs_error **err)
         if (cpu >= 0 && hcs_job_set(job, cpu, "cpu.weight", value, err) < 0)
             return -1;
     }
-    if (p->set_pids) {
-        if (job->ctl[HCS_JOB_PIDS] < 0)
-            return p->pids_max > 0 ? hcs_job_missing(job, HCS_JOB_PIDS, "pids.limit", err) : 0;
-        if (p->pids_max > 0)
-            snprintf(value, sizeof(value), "%" PRId64, p->pids_max);
-        else
-            snprintf(value, sizeof(value), "max");
-        if (hcs_job_set(job, job->dirs[job->ctl[HCS_JOB_PIDS]].fd, "pids.max", value, err) < 0)
-            return -1;
-    }
-    return 0;
+    return hcs_job_apply_pids(job, p, err);
 }
 
 static int v2_stats(hcs_job *job, hcs_job_stats *out, hcs_error **err)

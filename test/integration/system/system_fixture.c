@@ -163,6 +163,17 @@ int sf_run(HCS_SYSTEM sys, const char *args_json, const char *input, char **out,
     return code;
 }
 
+void sf_read_until(int fd, char *buf, size_t cap, size_t *len, const char *needle)
+{
+    while (strstr(buf, needle) == NULL && *len < cap - 1) {
+        ssize_t n = read(fd, buf + *len, cap - 1 - *len);
+        if (n <= 0)
+            break;
+        *len += (size_t)n;
+        buf[*len] = '\0';
+    }
+}
+
 void sf_destroy(HCS_SYSTEM sys)
 {
     HCS_OPERATION op = HcsCreateOperation(NULL, NULL);

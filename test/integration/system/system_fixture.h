@@ -2,6 +2,7 @@
 #ifndef HCS_TEST_SYSTEM_FIXTURE_H
 #define HCS_TEST_SYSTEM_FIXTURE_H
 
+#include <stddef.h>
 #include <stdint.h>
 
 #include "hcs.h"
@@ -31,6 +32,9 @@ HRESULT sf_wait(HCS_OPERATION op, HRESULT submitted, char **doc);
  * stdout and stderr (caller frees). Returns the exit code; *status gets ProcessStatus.
  */
 int sf_run(HCS_SYSTEM sys, const char *args_json, const char *input, char **out, char **err);
+
+/* Read fd into buf (NUL-terminated, *len bytes so far) until needle appears or end of file. */
+void sf_read_until(int fd, char *buf, size_t cap, size_t *len, const char *needle);
 
 /* Terminate (ignoring errors), wait for exit, close. */
 void sf_destroy(HCS_SYSTEM sys);

@@ -254,15 +254,7 @@ START_TEST(process__console_gets_a_terminal_of_the_asked_size)
     ck_assert_int_ge(pi.StdOutput, 0);
     char buf[512] = "";
     size_t len = 0;
-    for (;;) {
-        ssize_t n = read(pi.StdOutput, buf + len, sizeof(buf) - 1 - len);
-        if (n <= 0)
-            break;
-        len += (size_t)n;
-        buf[len] = '\0';
-        if (strstr(buf, "100") != NULL)
-            break;
-    }
+    sf_read_until(pi.StdOutput, buf, sizeof(buf), &len, "100");
     ck_assert_contains(buf, "/dev/pts/");
     ck_assert_contains(buf, "30 100");
     ck_assert_hr(HcsWaitForProcessExit(p, 10000, NULL), S_OK);
@@ -288,12 +280,8 @@ START_TEST(process__console_resize_and_end_of_input)
     ck_assert_hr(HcsWaitForOperationResultAndProcessInfo(op, 10000, &pi, NULL), S_OK);
     char buf[512] = "";
     size_t len = 0;
-    while (strstr(buf, "waiting") == NULL && len < sizeof(buf) - 1) {
-        ssize_t n = read(pi.StdOutput, buf + len, sizeof(buf) - 1 - len);
-        ck_assert_int_gt(n, 0);
-        len += (size_t)n;
-        buf[len] = '\0';
-    }
+    sf_read_until(pi.StdOutput, buf, sizeof(buf), &len, "waiting");
+    ck_assert_contains(buf, "waiting");
     ck_assert_hr(sf_wait(op,
                          HcsModifyProcess(p, op,
                                           "{\"Operation\":\"ConsoleSize\",\"ConsoleSize\":{"
@@ -306,13 +294,7 @@ START_TEST(process__console_resize_and_end_of_input)
                                           "\"Handle\":\"StdIn\"}}"),
                          NULL),
                  S_OK);
-    while (strstr(buf, "end") == NULL && len < sizeof(buf) - 1) {
-        ssize_t n = read(pi.StdOutput, buf + len, sizeof(buf) - 1 - len);
-        if (n <= 0)
-            break;
-        len += (size_t)n;
-        buf[len] = '\0';
-    }
+    sf_read_until(pi.StdOutput, buf, sizeof(buf), &len, "end");
     ck_assert_contains(buf, "40 120");
     ck_assert_hr(HcsWaitForProcessExit(p, 10000, NULL), S_OK);
     close(pi.StdInput);
