@@ -692,6 +692,49 @@ START_TEST(handles__a_killed_monitor_is_reported_and_cleaned_up)
 }
 END_TEST
 
+struct op_event {
+    HCS_OPERATION op;
+    HRESULT hr;
+};
+
+static void on_operation_event(HCS_EVENT *ev, void *ctx)
+{
+    struct op_event *seen = ctx;
+    if (ev->Type == HcsEventOperationCallback && ev->Operation != NULL) {
+        seen->hr = HcsGetOperationResult(ev->Operation, NULL);
+        __atomic_store_n(&seen->op, ev->Operation, __ATOMIC_SEQ_CST);
+    }
+}
+
+static void unused_completion(HCS_OPERATION op, void *ctx)
+{
+    (void)op;
+    (void)ctx;
+}
+
+START_TEST(handles__operation_completions_through_the_event_callback)
+{
+    HCS_SYSTEM sys = sf_start("it-opcb", NULL);
+    struct op_event seen = {NULL, E_FAIL};
+    ck_assert_hr(HcsSetComputeSystemCallback(sys, HcsEventOptionEnableOperationCallbacks, &seen,
+                                             on_operation_event),
+                 S_OK);
+    HCS_OPERATION op = HcsCreateOperation(NULL, NULL);
+    ck_assert_hr(HcsGetComputeSystemProperties(sys, op, NULL), S_OK);
+    for (int i = 0; i < 500 && __atomic_load_n(&seen.op, __ATOMIC_SEQ_CST) == NULL; i++)
+        usleep(10000);
+    ck_assert_ptr_eq(seen.op, op);
+    ck_assert_hr(seen.hr, S_OK);
+    /* An operation with its own completion callback conflicts with that choice. */
+    HCS_OPERATION own = HcsCreateOperation(NULL, unused_completion);
+    ck_assert_hr(HcsGetComputeSystemProperties(sys, own, NULL),
+                 HCS_E_OPERATION_SYSTEM_CALLBACK_ALREADY_SET);
+    HcsCloseOperation(own);
+    HcsCloseOperation(op);
+    sf_destroy(sys);
+}
+END_TEST
+
 /* --- networking
  * ----------------------------------------------------------------------------------- */
 
@@ -808,6 +851,7 @@ HCS_TEST_SUITE(system_suite)
     HCS_ADD_ROOT_TEST(tc, handles__open_from_a_second_process_and_survive_the_creator);
     HCS_ADD_ROOT_TEST(tc, handles__terminate_on_last_handle_closed);
     HCS_ADD_ROOT_TEST(tc, handles__unknown_system_is_not_found);
+    HCS_ADD_ROOT_TEST(tc, handles__operation_completions_through_the_event_callback);
     HCS_ADD_ROOT_TEST(tc, network__joins_a_namespace_by_path_or_shares_another_system_s);
     HCS_ADD_ROOT_TEST(tc, network__sharing_with_a_missing_system_is_refused_by_name);
     HCS_ADD_ROOT_TEST(tc, handles__a_killed_monitor_is_reported_and_cleaned_up);
