@@ -259,13 +259,12 @@ HCS_API void HcsCloseProcess(HCS_PROCESS process)
 /* --- calls --------------------------------------------------------------------------------------
  */
 
-static HRESULT process_call(HCS_PROCESS p, HCS_OPERATION op, HCS_OPERATION_TYPE type, cJSON *req,
-                            hcs_reply_fn on_reply, const char *what)
+static HRESULT process_call(HCS_PROCESS p, HCS_OPERATION op, cJSON *req, hcs_reply_fn on_reply,
+                            const char *what)
 {
     hcs_error *err = NULL;
     if (hcs_client_call(p->sys, op, req, NULL, 0, on_reply, p, &err) < 0) {
         hcs_err_wrap(&err, "%s", what);
-        (void)type;
         return hcs_op_fail_sync(op, err);
     }
     return S_OK;
@@ -309,8 +308,7 @@ HCS_API HRESULT HcsTerminateProcess(HCS_PROCESS process, HCS_OPERATION operation
     hcs_schema_free(&hcs_type_empty_options, doc);
     cJSON *req = pid_request("Signal", process);
     hcs_json_add_i64(req, "Signal", 9);
-    return process_call(process, operation, HcsOperationTypeSignalProcess, req,
-                        hcs_client_reply_empty, "terminate process");
+    return process_call(process, operation, req, hcs_client_reply_empty, "terminate process");
 }
 
 HCS_API HRESULT HcsSignalProcess(HCS_PROCESS process, HCS_OPERATION operation, const char *options)
@@ -324,8 +322,7 @@ HCS_API HRESULT HcsSignalProcess(HCS_PROCESS process, HCS_OPERATION operation, c
     cJSON *req = pid_request("Signal", process);
     hcs_json_add_i64(req, "Signal", o->signal.value);
     hcs_schema_free(&hcs_type_signal_options, o);
-    return process_call(process, operation, HcsOperationTypeSignalProcess, req,
-                        hcs_client_reply_empty, "signal process");
+    return process_call(process, operation, req, hcs_client_reply_empty, "signal process");
 }
 
 static void status_reply(HCS_SYSTEM sys, HCS_OPERATION op, const cJSON *reply, int *fds,
@@ -359,8 +356,8 @@ HCS_API HRESULT HcsGetProcessInfo(HCS_PROCESS process, HCS_OPERATION operation)
     if (begin(process, operation, HcsOperationTypeGetProcessInfo, NULL, NULL, NULL, false, NULL,
               &hr) < 0)
         return hr;
-    return process_call(process, operation, HcsOperationTypeGetProcessInfo,
-                        pid_request("ProcessStatus", process), status_reply, "get process info");
+    return process_call(process, operation, pid_request("ProcessStatus", process), status_reply,
+                        "get process info");
 }
 
 HCS_API HRESULT HcsGetProcessProperties(HCS_PROCESS process, HCS_OPERATION operation,
@@ -373,8 +370,7 @@ HCS_API HRESULT HcsGetProcessProperties(HCS_PROCESS process, HCS_OPERATION opera
               "ProcessPropertyQuery", propertyQuery, false, &doc, &hr) < 0)
         return hr;
     hcs_schema_free(&hcs_type_empty_options, doc);
-    return process_call(process, operation, HcsOperationTypeGetProcessProperties,
-                        pid_request("ProcessStatus", process), status_reply,
+    return process_call(process, operation, pid_request("ProcessStatus", process), status_reply,
                         "get process properties");
 }
 
@@ -403,8 +399,7 @@ HCS_API HRESULT HcsModifyProcess(HCS_PROCESS process, HCS_OPERATION operation, c
         return hcs_op_fail_sync(operation, err);
     }
     hcs_schema_free(&hcs_type_process_modify, m);
-    return process_call(process, operation, HcsOperationTypeModifyProcess, req,
-                        hcs_client_reply_empty, "modify process");
+    return process_call(process, operation, req, hcs_client_reply_empty, "modify process");
 }
 
 HCS_API HRESULT HcsSetProcessCallback(HCS_PROCESS process, HCS_EVENT_OPTIONS callbackOptions,

@@ -397,7 +397,7 @@ static void on_init_exit(void)
 int hcs_monitor_run(const char *id, int lock_fd, int status_fd)
 {
     mon.id = id;
-    mon.lock_fd = lock_fd;
+    (void)lock_fd; /* held open for our whole life: the id's lock is ours */
     mon.listen_fd = -1;
     hcs_error *err = NULL;
     if (create(&err) < 0) {
@@ -446,12 +446,10 @@ int hcs_monitor_run(const char *id, int lock_fd, int status_fd)
         if (pfd[0].revents & POLLIN) {
             int c = -1;
             if (hcs_rpc_accept(mon.listen_fd, &c, NULL, NULL) == 0) {
-                if (mon.n_clients < HCS_MON_MAX_CLIENTS) {
+                if (mon.n_clients < HCS_MON_MAX_CLIENTS)
                     mon.clients[mon.n_clients++] = c;
-                    mon.had_client = true;
-                } else {
+                else
                     close(c);
-                }
             }
         }
         /* Clients, from the last so that dropping one does not skip another. */

@@ -41,7 +41,6 @@ typedef struct {
 
 typedef struct hcs_monitor {
     const char *id;
-    int lock_fd;
     hcs_store_entry *entry;
     hcs_doc_compute_system *doc;
     hcs_job *job;
@@ -49,7 +48,7 @@ typedef struct hcs_monitor {
     const char *state; /* Creating, Created, Running, Paused, Stopped */
     const char *exit_type;
     HRESULT stopped_status;
-    bool shutdown_requested, terminate_on_last_close, had_client;
+    bool shutdown_requested, terminate_on_last_close;
     unsigned long long deadline_ms, started_ms;
     int listen_fd;
     int clients[HCS_MON_MAX_CLIENTS];
