@@ -40,6 +40,8 @@ static const struct {
     {&hcs_type_process_modify, "ProcessModifyRequest"},
     {&hcs_type_service_query, "Service_PropertyQuery"},
     {&hcs_type_service_modify, "ModificationRequest"},
+    {&hcs_type_export_options, "ExportLayerOptions"},
+    {&hcs_type_writable_layer_options, "WritableLayerOptions"},
 };
 #define N_DOCS (sizeof(docs) / sizeof(docs[0]))
 

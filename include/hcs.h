@@ -87,6 +87,8 @@ typedef int32_t HRESULT;
 #endif
 /* HRESULT_FROM_WIN32(ERROR_FILE_NOT_FOUND): a path named by the caller does not exist (ENOENT). */
 #define HCS_E_FILE_NOT_FOUND HCS_HRESULT_(0x80070002u)
+/* HRESULT_FROM_WIN32(ERROR_ALREADY_EXISTS): a path to be created exists and is not empty. */
+#define HCS_E_ALREADY_EXISTS HCS_HRESULT_(0x800700B7u)
 /* HRESULT_FROM_WIN32(ERROR_NOT_SUPPORTED): ENOTSUP / EOPNOTSUPP. */
 #define HCS_E_NOT_SUPPORTED HCS_HRESULT_(0x80070032u)
 /* HRESULT_FROM_WIN32(ERROR_TIMEOUT): ETIMEDOUT. */
@@ -98,7 +100,7 @@ typedef int32_t HRESULT;
  * Kernel errors that have no Windows equivalent are returned as HRESULT_FROM_ERRNO(errno): the
  * customer bit set, facility 0x0EE, the errno in the low 16 bits. HCS_HRESULT_ERRNO() gives the
  * errno back (0 if the HRESULT is not of this form). ENOENT, EACCES, EPERM, ENOMEM, EINVAL,
- * ENOTSUP and ETIMEDOUT map to the Windows codes above instead.
+ * EEXIST, ENOTEMPTY, ENOTSUP and ETIMEDOUT map to the Windows codes above instead.
  */
 #define HRESULT_FROM_ERRNO(e) HCS_HRESULT_(0xA0EE0000u | ((uint32_t)(e)&0xFFFFu))
 #define HCS_HRESULT_ERRNO(hr)                                                                      \
@@ -502,22 +504,33 @@ HCS_API HRESULT HcsModifyServiceSettings(const char *settings, char **result);
  * HcsGetErrorInfo() gives the ResultError.
  */
 
-/* HcsImportLayer - import a layer archive or folder at sourceFolderPath into layerPath. */
+/*
+ * HcsImportLayer - import a layer archive (tar, tar+gzip, tar+zstd, by content) or an unpacked
+ * layer folder at sourceFolderPath into layerPath (missing or empty). Atomic; archive entries
+ * that would write outside the layer are refused by name. layerData: parents (recorded) and the
+ * extension ImportLimits {MaxBytes, MaxEntries}.
+ */
 HCS_API HRESULT HcsImportLayer(const char *layerPath, const char *sourceFolderPath,
                                const char *layerData);
 
-/* HcsExportLayer - write the layer at layerPath as an OCI layer archive under exportFolderPath. */
+/*
+ * HcsExportLayer - write the layer at layerPath (a read-only layer whole, a writable layer's
+ * changes) as an OCI layer archive: the file exportFolderPath, or layer.tar[.gz|.zst] in it when
+ * it is a folder. options: ExportLayerOptions {Compression "None"|"Gzip"|"Zstd",
+ * CompressionLevel, Deterministic, Timestamp} (see hcs-schema(7)).
+ */
 HCS_API HRESULT HcsExportLayer(const char *layerPath, const char *exportFolderPath,
                                const char *layerData, const char *options);
 
-/* HcsDestroyLayer - remove a layer; refused while in use. */
+/* HcsDestroyLayer - remove a layer made by libhcs; refused (naming the user) while in use. */
 HCS_API HRESULT HcsDestroyLayer(const char *layerPath);
 
-/* HcsInitializeWritableLayer - prepare a writable layer over the parents in layerData. */
+/* HcsInitializeWritableLayer - make writableLayerPath a writable layer over layerData's. */
 HCS_API HRESULT HcsInitializeWritableLayer(const char *writableLayerPath, const char *layerData,
                                            const char *options);
 
-/* HcsAttachLayerStorageFilter - mount the union view of layerPath over layerData's parents. */
+/* HcsAttachLayerStorageFilter - mount the union view of writable layer layerPath at
+ * layerPath/rootfs (in the caller's mount namespace). */
 HCS_API HRESULT HcsAttachLayerStorageFilter(const char *layerPath, const char *layerData);
 
 /* HcsDetachLayerStorageFilter - unmount what HcsAttachLayerStorageFilter mounted. */

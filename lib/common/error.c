@@ -103,6 +103,9 @@ HRESULT hcs_hresult_from_errno(int errnum)
         return E_OUTOFMEMORY;
     case EINVAL:
         return E_INVALIDARG;
+    case EEXIST:
+    case ENOTEMPTY:
+        return HCS_E_ALREADY_EXISTS;
     case ENOTSUP:
         return HCS_E_NOT_SUPPORTED;
     case ETIMEDOUT:
@@ -127,6 +130,7 @@ static const struct {
     {E_OUTOFMEMORY, "Out of memory"},
     {E_INVALIDARG, "The parameter is incorrect"},
     {HCS_E_FILE_NOT_FOUND, "The system cannot find the file specified"},
+    {HCS_E_ALREADY_EXISTS, "Cannot create a file when that file already exists"},
     {HCS_E_NOT_SUPPORTED, "The request is not supported"},
     {HCS_E_WIN32_TIMEOUT, "This operation returned because the timeout period expired"},
     {HCS_E_CANCELLED, "The operation was canceled by the user"},

@@ -167,6 +167,26 @@ const hcs_type hcs_type_modify_request = {"ModifySettingRequest", sizeof(hcs_doc
 
 /* --- LayerData -------------------------------------------------------------------------------- */
 
+/* A limit of 0 would refuse every archive: say so rather than read it as "no limit". */
+static int check_import_limits(const void *obj, const cJSON *json, hcs_walk *w)
+{
+    (void)json;
+    const hcs_doc_import_limits *l = obj;
+    if (l->max_bytes.set && l->max_bytes.value == 0)
+        return hcs_walk_fail(w, "MaxBytes", HCS_E_INVALID_JSON, "must be at least 1, got 0");
+    if (l->max_entries.set && l->max_entries.value == 0)
+        return hcs_walk_fail(w, "MaxEntries", HCS_E_INVALID_JSON, "must be at least 1, got 0");
+    return 0;
+}
+
+static const hcs_field import_limits_fields[] = {
+    {.name = "MaxBytes", .kind = HK_U64, .offset = OFF(hcs_doc_import_limits, max_bytes)},
+    {.name = "MaxEntries", .kind = HK_U64, .offset = OFF(hcs_doc_import_limits, max_entries)},
+    END,
+};
+static const hcs_type import_limits = {"ImportLimits", sizeof(hcs_doc_import_limits),
+                                       import_limits_fields, check_import_limits};
+
 static const hcs_field layer_data_fields[] = {
     {.name = "SchemaVersion",
      .kind = HK_OBJECT,
@@ -177,10 +197,45 @@ static const hcs_field layer_data_fields[] = {
      .elem = HK_OBJECT,
      .offset = OFF(hcs_doc_layer_data, layers),
      .type = &hcs_type_layer},
+    {.name = "ImportLimits",
+     .kind = HK_OBJECT,
+     .offset = OFF(hcs_doc_layer_data, import_limits),
+     .type = &import_limits},
     END,
 };
 const hcs_type hcs_type_layer_data = {"LayerData", sizeof(hcs_doc_layer_data), layer_data_fields,
                                       NULL};
+
+static const char *const compressions[] = {"None", "Gzip", "Zstd", NULL};
+static const hcs_field export_fields[] = {
+    {.name = "IsWritableLayer",
+     .kind = HK_BOOL,
+     .offset = OFF(hcs_doc_export_options, is_writable_layer)},
+    {.name = "Compression",
+     .kind = HK_ENUM,
+     .offset = OFF(hcs_doc_export_options, compression),
+     .values = compressions},
+    {.name = "CompressionLevel",
+     .kind = HK_U32,
+     .offset = OFF(hcs_doc_export_options, compression_level),
+     .min = 1,
+     .max = 22},
+    {.name = "Deterministic",
+     .kind = HK_BOOL,
+     .offset = OFF(hcs_doc_export_options, deterministic)},
+    {.name = "Timestamp", .kind = HK_I64, .offset = OFF(hcs_doc_export_options, timestamp)},
+    END,
+};
+const hcs_type hcs_type_export_options = {"ExportLayerOptions", sizeof(hcs_doc_export_options),
+                                          export_fields, NULL};
+
+static const hcs_field writable_layer_fields[] = {
+    UNSUPPORTED("SizeInGB",
+                "a writable layer is a folder on the host's filesystem: it has no size"),
+    END,
+};
+const hcs_type hcs_type_writable_layer_options = {"WritableLayerOptions", sizeof(hcs_doc_empty),
+                                                  writable_layer_fields, NULL};
 
 /* --- option documents ------------------------------------------------------------------------- */
 

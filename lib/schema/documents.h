@@ -172,9 +172,25 @@ typedef struct {
 } hcs_doc_modify_request;
 
 typedef struct {
+    hcs_opt_u64 max_bytes;
+    hcs_opt_u64 max_entries;
+} hcs_doc_import_limits;
+
+typedef struct {
     hcs_doc_version *schema_version;
-    hcs_array layers; /* hcs_doc_layer */
+    hcs_array layers;                     /* hcs_doc_layer */
+    hcs_doc_import_limits *import_limits; /* libhcs extension, HcsImportLayer only */
 } hcs_doc_layer_data;
+
+enum { HCS_EXPORT_COMPRESSION_NONE = 1, HCS_EXPORT_COMPRESSION_GZIP, HCS_EXPORT_COMPRESSION_ZSTD };
+
+typedef struct {
+    hcs_opt_bool is_writable_layer;
+    int compression; /* HCS_EXPORT_COMPRESSION_*; 0 when absent (none) */
+    hcs_opt_u64 compression_level;
+    hcs_opt_bool deterministic;
+    hcs_opt_i64 timestamp;
+} hcs_doc_export_options;
 
 typedef struct {
     int type;
@@ -196,6 +212,8 @@ extern const hcs_type hcs_type_property_query;
 extern const hcs_type hcs_type_system_query;
 extern const hcs_type hcs_type_modify_request;
 extern const hcs_type hcs_type_layer_data;
+extern const hcs_type hcs_type_export_options;
+extern const hcs_type hcs_type_writable_layer_options;
 extern const hcs_type hcs_type_shutdown_options;
 extern const hcs_type hcs_type_pause_options;
 extern const hcs_type hcs_type_start_options;

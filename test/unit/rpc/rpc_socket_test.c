@@ -135,7 +135,7 @@ START_TEST(listen__refuses_to_replace_a_file_that_is_not_a_socket)
         hcs_error *err = NULL;
         ck_assert_int_eq(hcs_rpc_listen(dir, names[i], &fd, &err), -1);
         ck_assert_int_eq(fd, -1);
-        AUTOFREE char *msg = rpc_take_error(err, HRESULT_FROM_ERRNO(EEXIST));
+        AUTOFREE char *msg = rpc_take_error(err, HCS_E_ALREADY_EXISTS);
         AUTOFREE char *want =
             hcs_asprintf("listen on %s/run/%s: a file that is not a socket has that name; it is "
                          "left in place",

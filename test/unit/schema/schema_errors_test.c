@@ -26,6 +26,8 @@ enum doc {
     PMR, /* ProcessModifyRequest */
     SVQ, /* Service_PropertyQuery */
     SVM, /* ModificationRequest (service settings) */
+    ELO, /* ExportLayerOptions */
+    WLO, /* WritableLayerOptions */
 };
 
 static const struct {
@@ -45,6 +47,8 @@ static const struct {
     [PMR] = {&hcs_type_process_modify, "ProcessModifyRequest", true},
     [SVQ] = {&hcs_type_service_query, "Service_PropertyQuery", false},
     [SVM] = {&hcs_type_service_modify, "ModificationRequest", true},
+    [ELO] = {&hcs_type_export_options, "ExportLayerOptions", false},
+    [WLO] = {&hcs_type_writable_layer_options, "WritableLayerOptions", false},
 };
 
 /* The parts of a valid VirtualMachine, to which each row adds or changes one thing. */
@@ -463,6 +467,16 @@ static const struct row {
      "Layers[0].Id: expected a GUID"},
     {LD, "{'Layers':[{'Id':'9f1c2d3e00004a4a8b8b123456789abc0000','Path':'/a'}]}", BAD,
      "Layers[0].Id: expected a GUID"},
+    {LD, "{'ImportLimits':{'MaxBytes':0}}", BAD, "ImportLimits.MaxBytes: must be at least 1"},
+    {LD, "{'ImportLimits':{'MaxEntries':-1}}", BAD,
+     "ImportLimits.MaxEntries: expected an unsigned integer"},
+    {LD, "{'ImportLimits':{'MaxByte':10}}", BAD,
+     "ImportLimits.MaxByte: unknown field in ImportLimits; did you mean \"MaxBytes\""},
+    {ELO, "{'Compression':'Lz4'}", BAD, "Compression: unknown value \"Lz4\""},
+    {ELO, "{'CompressionLevel':23}", BAD, "CompressionLevel: expected an integer from 1 to 22"},
+    {ELO, "{'Deterministic':'yes'}", BAD, "Deterministic: expected true or false"},
+    {ELO, "{'Timestamp':1.5}", BAD, "Timestamp: expected an integer"},
+    {WLO, "{'SizeInGB':10}", BAD, "SizeInGB: not supported on Linux"},
     {LD, "{'SchemaVersion':{'Major':1,'Minor':0}}", BAD,
      "SchemaVersion.Major: schema version 1 is not supported (libhcs reads 2.0 to 2.6)"},
     {LD, "{'SchemaVersion':{'Major':2,'Minor':99}}", BAD,

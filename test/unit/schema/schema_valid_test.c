@@ -534,6 +534,24 @@ START_TEST(requests__layer_data_and_options)
     ck_assert_int_eq(l[1].path_type, HCS_PATH_TYPE_ABSOLUTE);
     hcs_schema_free(&hcs_type_layer_data, ld);
 
+    ld = parse_ok(&hcs_type_layer_data, "LayerData",
+                  "{\"ImportLimits\": {\"MaxBytes\": 18446744073709551615, \"MaxEntries\": 5}}");
+    ck_assert_uint_eq(ld->layers.n, 0);
+    ck_assert_uint_eq(ld->import_limits->max_bytes.value, UINT64_MAX);
+    ck_assert_uint_eq(ld->import_limits->max_entries.value, 5);
+    hcs_schema_free(&hcs_type_layer_data, ld);
+
+    hcs_doc_export_options *eo =
+        parse_ok(&hcs_type_export_options, "ExportLayerOptions",
+                 "{\"IsWritableLayer\": true, \"Compression\": \"Zstd\", \"CompressionLevel\": 19,"
+                 " \"Deterministic\": true, \"Timestamp\": -1}");
+    ck_assert(eo->is_writable_layer.value);
+    ck_assert_int_eq(eo->compression, HCS_EXPORT_COMPRESSION_ZSTD);
+    ck_assert_uint_eq(eo->compression_level.value, 19);
+    ck_assert(eo->deterministic.value);
+    ck_assert_int_eq(eo->timestamp.value, -1);
+    hcs_schema_free(&hcs_type_export_options, eo);
+
     hcs_doc_shutdown_options *so =
         parse_ok(&hcs_type_shutdown_options, "ShutdownOptions",
                  "{\"Type\": \"Shutdown\", \"Force\": true, \"Reason\": \"maintenance\","
