@@ -43,10 +43,10 @@ ifneq ($(filter true 1,$(CI) $(WERROR)),)
 WARN += -Werror
 endif
 
-PKGS := libcjson
+PKGS := libcjson libarchive nettle
 MONITOR_PKGS := libcap
 PKG_CFLAGS := $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
-PKG_LIBS := $(shell pkg-config --libs $(PKGS) 2>/dev/null || echo -lcjson)
+PKG_LIBS := $(shell pkg-config --libs $(PKGS) 2>/dev/null || echo -lcjson -larchive -lnettle)
 
 ALL_CFLAGS := -std=c11 -D_GNU_SOURCE -Iinclude -Ilib $(PKG_CFLAGS) $(WARN) -fPIC \
 	-DHCS_LIBEXECDIR='"$(LIBEXECDIR)"' \
@@ -86,7 +86,10 @@ MAN_PAGES := $(wildcard man/man*/*.[0-9])
 	format-check lint bench clean examples
 .DELETE_ON_ERROR:
 
-all: $(BUILD)/$(SONAME) $(BUILD)/libhcs.so $(STLIB) $(MONITOR)
+HCSDIAG := $(BUILD)/hcsdiag
+HCSDIAG_SRCS := $(sort $(wildcard tools/hcsdiag/*.c))
+
+all: $(BUILD)/$(SONAME) $(BUILD)/libhcs.so $(STLIB) $(MONITOR) $(HCSDIAG)
 
 $(BUILD)/%.o: %.c
 	@mkdir -p $(@D)
@@ -117,6 +120,12 @@ $(MONITOR_LIB): $(MONITOR_LIB_OBJS)
 # hcsmon: one per compute system, exec'd by the library (never linked into it).
 $(MONITOR): $(BUILD)/lib/monitor/main.o $(MONITOR_LIB) $(STLIB)
 	$(CC) $(ALL_CFLAGS) -o $@ $< $(MONITOR_LIB) $(STLIB) $(MONITOR_LIBS) $(LIBS)
+
+# hcsdiag: the command-line tool (tools/hcsdiag). Linked with the static library: it uses the
+# public API, and lib/layer directly for what the API cannot express (import progress).
+$(HCSDIAG): $(HCSDIAG_SRCS) $(wildcard tools/hcsdiag/*.h) $(STLIB)
+	@mkdir -p $(@D)
+	$(CC) $(ALL_CFLAGS) -Itools/hcsdiag -o $@ $(HCSDIAG_SRCS) $(STLIB) $(LIBS)
 
 # hcs.pc is written at install time so that it always holds the PREFIX installed to.
 define write_pc
@@ -149,10 +158,12 @@ RUN_SUITE := test/run-suite.sh $(TAP)
 check: all $(UNIT_BINS) $(INTEGRATION_BINS) examples
 	@rm -rf $(TAP) && mkdir -p $(TAP)
 	@for b in $(UNIT_BINS) $(INTEGRATION_BINS); do $(RUN_SUITE) $$(basename $$b) $$b; done
+	@HCS_LAYER_BACKEND=copy $(RUN_SUITE) integration-layer-copy $(BUILD)/test/integration-layer
 	@$(RUN_SUITE) header test/header/run.sh "$(CC)" "$(CXX)"
 	@$(RUN_SUITE) abi test/abi/run.sh $(BUILD)
 	@$(RUN_SUITE) man test/man/run.sh $(MAN_PAGES)
 	@$(RUN_SUITE) examples test/examples/run.sh $(BUILD)
+	@$(RUN_SUITE) hcsdiag test/hcsdiag/run.sh $(BUILD)
 ifneq ($(SANITIZE),1)
 	@$(MAKE) --no-print-directory check-asan-suites TAP_OUT=$(abspath $(TAP))
 	@$(RUN_SUITE) fuzz test/fuzz/run.sh $(BUILD)/fuzz
@@ -187,7 +198,8 @@ deps:
 demo: deps
 	@$(MAKE) --no-print-directory all examples
 	@tools/mkroot $(BUILD)/demo-root
-	@$(BUILD)/examples/demo $(BUILD)/demo-root
+	@tar --zstd -cf $(BUILD)/demo-base.tar.zst -C $(BUILD)/demo-root .
+	@$(BUILD)/examples/demo $(BUILD)/demo-base.tar.zst
 
 install: all
 	install -d $(DESTDIR)$(INCLUDEDIR) $(DESTDIR)$(LIBDIR) $(DESTDIR)$(PKGCONFIGDIR)
@@ -202,10 +214,13 @@ install: all
 		install -m 644 $$p $(DESTDIR)$(MANDIR)/$$s/; done
 	install -d $(DESTDIR)$(LIBEXECDIR)
 	install -m 755 $(MONITOR) $(DESTDIR)$(LIBEXECDIR)/hcsmon
+	install -d $(DESTDIR)$(BINDIR)
+	install -m 755 $(HCSDIAG) $(DESTDIR)$(BINDIR)/hcsdiag
 
 uninstall:
 	rm -f $(DESTDIR)$(INCLUDEDIR)/hcs.h $(DESTDIR)$(LIBDIR)/libhcs.so* $(DESTDIR)$(LIBDIR)/libhcs.a \
-		$(DESTDIR)$(PKGCONFIGDIR)/hcs.pc $(DESTDIR)$(LIBEXECDIR)/hcsmon
+		$(DESTDIR)$(PKGCONFIGDIR)/hcs.pc $(DESTDIR)$(LIBEXECDIR)/hcsmon \
+		$(DESTDIR)$(BINDIR)/hcsdiag
 	for p in $(MAN_PAGES); do rm -f $(DESTDIR)$(MANDIR)/$$(basename $$(dirname $$p))/$$(basename $$p); done
 
 # --- style -------------------------------------------------------------------------------------

@@ -13,6 +13,7 @@
 #include "common/cleanup.h"
 #include "common/context.h"
 #include "common/json.h"
+#include "common/util.h"
 #include "hcs_test.h"
 #include "store/store.h"
 
@@ -420,7 +421,7 @@ START_TEST(save__a_null_handle_is_refused_with_attribution)
 }
 END_TEST
 
-START_TEST(not_built__storage_calls_check_arguments_then_name_the_layer_module)
+START_TEST(storage__calls_check_arguments_and_options_and_name_what_is_wrong)
 {
     char *doc = NULL;
     ck_assert_hr(HcsImportLayer(NULL, "/src", NULL), E_INVALIDARG);
@@ -436,16 +437,32 @@ START_TEST(not_built__storage_calls_check_arguments_then_name_the_layer_module)
     HcsGetErrorInfo(&doc);
     ck_assert_contains(doc, "Layers[0].Id: expected a GUID");
     HcsFree(doc);
-    ck_assert_hr(HcsImportLayer("/l", "/src", ""), E_NOTIMPL);
+    ck_assert_hr(HcsImportLayer("/l", "/src", "{\"ImportLimits\":{\"MaxBytes\":0}}"),
+                 HCS_E_INVALID_JSON);
     HcsGetErrorInfo(&doc);
-    ck_assert_contains(doc, "lib/layer");
+    ck_assert_contains(doc, "ImportLimits.MaxBytes: must be at least 1");
     HcsFree(doc);
-    ck_assert_hr(HcsExportLayer("/l", "/out", NULL, NULL), E_NOTIMPL);
-    ck_assert_hr(HcsDestroyLayer("/l"), E_NOTIMPL);
+    ck_assert_hr(HcsExportLayer("/l", "/out", NULL, "{\"Compression\":\"Lz4\"}"),
+                 HCS_E_INVALID_JSON);
+    HcsGetErrorInfo(&doc);
+    ck_assert_contains(doc, "Compression: unknown value");
+    HcsFree(doc);
+    ck_assert_hr(HcsExportLayer("/l", "/out", NULL, "{\"Deterministc\":true}"), HCS_E_INVALID_JSON);
+    HcsGetErrorInfo(&doc);
+    ck_assert_contains(doc, "Deterministic");
+    HcsFree(doc);
+    ck_assert_hr(HcsInitializeWritableLayer("/w", NULL, "{\"SizeInGB\":10}"), HCS_E_INVALID_JSON);
     ck_assert_hr(HcsDestroyLayer(""), E_INVALIDARG);
-    ck_assert_hr(HcsInitializeWritableLayer("/w", "{\"Layers\":[]}", NULL), E_NOTIMPL);
-    ck_assert_hr(HcsAttachLayerStorageFilter("/w", NULL), E_NOTIMPL);
-    ck_assert_hr(HcsDetachLayerStorageFilter("/w"), E_NOTIMPL);
+    ck_assert_hr(HcsAttachLayerStorageFilter("w", NULL), E_INVALIDARG);
+    ck_assert_hr(HcsDetachLayerStorageFilter(NULL), E_INVALIDARG);
+    /* A source that does not exist is named, and no layer is left behind. */
+    char *layer = hcs_asprintf("%s/no-layer", hcs_test_root());
+    ck_assert_hr(HcsImportLayer(layer, "/nonexistent/layer.tar", NULL), HCS_E_FILE_NOT_FOUND);
+    HcsGetErrorInfo(&doc);
+    ck_assert_contains(doc, "/nonexistent/layer.tar");
+    HcsFree(doc);
+    ck_assert_int_ne(access(layer, F_OK), 0);
+    free(layer);
 }
 END_TEST
 
@@ -487,7 +504,7 @@ HCS_TEST_SUITE(api_suite)
     tcase_add_test(tc, create__rejects_duplicate_id_bad_id_and_bad_arguments);
     tcase_add_test(tc, lifecycle__null_handles_are_refused_before_anything_else);
     tcase_add_test(tc, save__a_null_handle_is_refused_with_attribution);
-    tcase_add_test(tc, not_built__storage_calls_check_arguments_then_name_the_layer_module);
+    tcase_add_test(tc, storage__calls_check_arguments_and_options_and_name_what_is_wrong);
     tcase_add_test(tc, hresult__errno_encoding_round_trips_and_known_errnos_map_to_windows_codes);
     suite_add_tcase(s, tc);
     return s;
