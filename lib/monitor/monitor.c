@@ -17,6 +17,7 @@
 #include "common/json.h"
 #include "common/util.h"
 #include "job/job.h"
+#include "layer/layer.h"
 #include "monitor.h"
 #include "monitor_internal.h"
 #include "rpc/rpc.h"
@@ -25,6 +26,14 @@
 #include "store/store.h"
 
 static hcs_monitor mon;
+
+/* The system's hold on its layers (hcs_layer_root_resolve), dropped by finish(). */
+static struct {
+    const char **layers; /* Storage.Layers paths (strings of mon.doc) */
+    size_t n_layers;
+    const char *writable; /* Storage.Path, or NULL */
+    char *holder;         /* "system <runtime-root> <id>"; NULL while nothing is held */
+} root_hold;
 
 /* --- state ----------------------------------------------------------------------------------- */
 
@@ -132,6 +141,8 @@ static void process_exited(int64_t pid, int64_t code, int64_t sig)
 /* --- the system's end ----------------------------------------------------------------------------
  */
 
+static void release_root(void);
+
 static void system_stopped(int status)
 {
     if (strcmp(mon.state, "Stopped") == 0)
@@ -154,6 +165,11 @@ static void system_stopped(int status)
         hcs_silo_free(mon.silo);
         mon.silo = NULL;
     }
+    /*
+     * No process is left, so neither is the mount namespace that used the layers: they are free
+     * before anyone hears of the exit (HcsDestroyLayer right after a wait succeeds).
+     */
+    release_root();
     mon.stopped_status = hr;
     set_state("Stopped");
     cJSON *ev = hcs_rpc_event("SystemExited");
@@ -219,23 +235,68 @@ void hcs_mon_shutdown(uint32_t grace_seconds)
 
 /* --- creation --------------------------------------------------------------------------------- */
 
+/*
+ * Resolve the container's root from its storage (on the host, before the init exists) and hold
+ * its layers for the system's life; release_root() lets them go when the system stops (or in
+ * finish() when it never started).
+ */
+static int resolve_root(const hcs_doc_storage *st, hcs_layer_root *out, hcs_error **err)
+{
+    size_t n = st->layers.n;
+    const hcs_doc_layer *l = st->layers.items;
+    root_hold.layers = calloc(n, sizeof(*root_hold.layers));
+    AUTOFREE char *run = hcs_ctx_runtime_root();
+    AUTOFREE char *holder = run ? hcs_asprintf("system %s %s", run, mon.id) : NULL;
+    if (root_hold.layers == NULL || holder == NULL)
+        return hcs_err_set(err, E_OUTOFMEMORY, "out of memory");
+    for (size_t i = 0; i < n; i++)
+        root_hold.layers[i] = l[i].path;
+    root_hold.n_layers = n;
+    root_hold.writable = st->path;
+    if (hcs_layer_root_resolve(root_hold.layers, n, st->path, holder, out, err) < 0)
+        return -1;
+    root_hold.holder = steal_ptr(&holder);
+    return 0;
+}
+
+static void release_root(void)
+{
+    if (root_hold.holder != NULL)
+        hcs_layer_root_release(root_hold.layers, root_hold.n_layers, root_hold.writable,
+                               root_hold.holder);
+    free(root_hold.holder);
+    free(root_hold.layers);
+    memset(&root_hold, 0, sizeof(root_hold));
+}
+
+/*
+ * The init's setup request: the root as resolved on the host (see lib/silo/init.c), the host
+ * name and the network namespace.
+ */
 static cJSON *setup_document(hcs_error **err)
 {
     const hcs_doc_container *c = mon.doc->container;
     AUTOJSON cJSON *s = cJSON_CreateObject();
     cJSON *root = cJSON_AddObjectToObject(s, "Root");
-    cJSON *layers = cJSON_AddArrayToObject(root, "Layers");
+    cJSON *layers = cJSON_AddArrayToObject(root, "Lowers");
     cJSON *mounts = cJSON_AddArrayToObject(root, "Mounts");
     if (c->storage == NULL || c->storage->layers.n == 0)
         return hcs_err_set(err, HCS_E_INVALID_JSON,
                            "Container.Storage.Layers: at least one layer is required for the "
                            "container's root"),
                NULL;
-    const hcs_doc_layer *l = c->storage->layers.items;
-    for (size_t i = 0; i < c->storage->layers.n; i++)
-        cJSON_AddItemToArray(layers, cJSON_CreateString(l[i].path));
-    if (c->storage->path != NULL)
-        cJSON_AddStringToObject(root, "Writable", c->storage->path);
+    hcs_layer_root lr = {0};
+    if (resolve_root(c->storage, &lr, err) < 0)
+        return NULL;
+    for (size_t i = 0; i < lr.n_lowers; i++)
+        cJSON_AddItemToArray(layers, cJSON_CreateString(lr.lowers[i]));
+    if (lr.upper != NULL) {
+        cJSON_AddStringToObject(root, "Upper", lr.upper);
+        cJSON_AddStringToObject(root, "Work", lr.work);
+    }
+    if (lr.bind != NULL)
+        cJSON_AddStringToObject(root, "Bind", lr.bind);
+    hcs_layer_root_free(&lr);
     AUTOFREE char *mp = hcs_asprintf("%s/rootfs", mon.entry->path);
     if (mp == NULL || mkdir(mp, 0700) < 0)
         return hcs_err_errno(err, errno, "create %s", mp ? mp : "rootfs"), NULL;
@@ -335,6 +396,8 @@ __attribute__((noreturn)) static void finish(int code)
         hcs_job_destroy(mon.job, NULL);
         mon.job = NULL;
     }
+    /* Every process is gone, and with the init the mount namespace that used the layers. */
+    release_root();
     if (mon.entry != NULL)
         hcs_store_release(mon.entry, 1, NULL);
     _exit(code);

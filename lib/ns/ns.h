@@ -24,10 +24,16 @@ typedef struct hcs_ns_root {
     const char *const *layers;
     size_t n_layers;
     /*
-     * The writable layer folder (Container.Storage.Path), or NULL for a read-only root. Its
-     * upper/ and work/ subfolders are created if missing (same filesystem, as overlayfs needs).
+     * The overlay upper and work folders of the writable layer (W/Files and W/Work of
+     * Container.Storage.Path), both or neither: NULL for a read-only root. They must exist, on
+     * one filesystem, as overlayfs needs.
      */
-    const char *writable;
+    const char *upper, *work;
+    /*
+     * Instead of layers: a folder bind-mounted read-write as the root, no overlay (the copy
+     * backend's W/rootfs, or the union a caller attached there). layers, upper and work unset.
+     */
+    const char *bind;
     /* An empty folder where the root is assembled (under the system's runtime folder). */
     const char *mountpoint;
     const hcs_ns_mount *mounts; /* MappedDirectories */
@@ -52,7 +58,8 @@ const char *const *hcs_ns_default_readonly_paths(size_t *n);
 
 /*
  * Build the container's root and switch to it: make every mount private, mount the union of
- * the layers (overlayfs; a bind mount for a single read-only layer), mount /proc, a minimal /dev
+ * the layers (overlayfs through hcs_layer_mount_union's code; a read-only bind mount for a
+ * single read-only layer; a read-write bind mount of root->bind), mount /proc, a minimal /dev
  * (null, zero, full, random, urandom, tty: nodes of the host's devices, bind-mounted from the
  * host where mknod is refused; devpts with ptmx; shm; mqueue), /sys read-only, the mapped
  * directories (read-only honoured), mask /proc/kcore-style paths and make /proc/sys and friends
@@ -62,7 +69,7 @@ const char *const *hcs_ns_default_readonly_paths(size_t *n);
  * Paths inside the root are resolved inside it (openat2 RESOLVE_IN_ROOT): an image's symlink
  * cannot send a mount point or a created folder out of the root. Mapped container paths follow
  * symlinks inside the root (missing folders are created where they point); a symlink at /proc,
- * /dev or /sys itself is refused. A read-only root (writable NULL) must already contain the
+ * /dev or /sys itself is refused. A read-only root (upper NULL) must already contain the
  * mount points /proc, /dev, /sys and those of the mapped directories. Needs Linux 5.12+ (the
  * descriptor-based mount API); layer chains of any length (up to overlayfs' 500) on 6.8+, about
  * 200 layers on older kernels. On failure the mount namespace is left half-built: the caller

@@ -13,6 +13,7 @@
 #include <stddef.h>
 
 #include "common/error.h"
+#include "layer/union.h"
 #include "ns.h"
 
 /* openat2(rootfd, path, flags | O_CLOEXEC) resolving inside rootfd; -1 with errno on failure. */
@@ -44,20 +45,13 @@ int hcs_ns_attach(int mntfd, int targetfd);
 /* Read the fs context log of fsfd into buf as "; "-separated messages ("" when empty). */
 void hcs_ns_fs_log(int fsfd, char *buf, size_t size);
 
-/* How the union of several layers is handed to overlayfs. */
-enum hcs_ns_union_method {
-    HCS_NS_UNION_AUTO = 0, /* the first one the kernel supports, in the order below */
-    HCS_NS_UNION_FD,       /* fsconfig(FSCONFIG_SET_FD, "lowerdir+") per layer: Linux 6.13+ */
-    HCS_NS_UNION_PLUS,     /* fsconfig("lowerdir+", "/proc/self/fd/N") per layer: Linux 6.8+ */
-    HCS_NS_UNION_LEGACY,   /* mount(2), "lowerdir=/proc/self/fd/N:..." within one page */
-};
-
 /*
- * Check the layers and the writable folder and mount their union at root->mountpoint (a
- * read-only bind mount for one layer without a writable folder). *rootfd receives an O_PATH
- * descriptor of the mounted root.
+ * Check the layers and the writable layer's folders and mount the root at root->mountpoint:
+ * their overlay union (lib/layer/union.c, layers handed over as method says), a read-only bind
+ * mount for one layer without upper, or a read-write bind mount of root->bind. *rootfd receives
+ * an O_PATH descriptor of the mounted root.
  */
-int hcs_ns_mount_union(const hcs_ns_root *root, enum hcs_ns_union_method method, int *rootfd,
+int hcs_ns_mount_union(const hcs_ns_root *root, enum hcs_layer_union_method method, int *rootfd,
                        hcs_error **err);
 
 /* Mount the minimal /dev inside the root (tmpfs, host device nodes, devpts, shm, mqueue). */

@@ -208,7 +208,7 @@ int hcs_ns_enter_root(const hcs_ns_root *root, hcs_error **err)
         return hcs_err_errno(err, errno, "make every mount private (mount --make-rprivate /)");
 
     AUTOCLOSE int rootpath = -1;
-    if (hcs_ns_mount_union(root, HCS_NS_UNION_AUTO, &rootpath, err) < 0)
+    if (hcs_ns_mount_union(root, HCS_LAYER_UNION_AUTO, &rootpath, err) < 0)
         return -1;
     /* A regular descriptor of the root's top (fchdir and *at calls on it). */
     AUTOCLOSE int rootfd = openat(rootpath, ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC);

@@ -65,10 +65,15 @@ static void reply(uint64_t id, hcs_error *err, cJSON *extra, const int *fds, siz
 /* --- setup -------------------------------------------------------------------------------------
  */
 
+/*
+ * msg.Root, as the monitor resolved it (hcs_layer_root_resolve): "Lowers" (the layers' files
+ * folders) with "Upper" and "Work" (overlay backend) or neither (read-only root), or "Bind" alone
+ * (copy backend: the writable layer's merged tree); "Mountpoint"; "Mounts" (MappedDirectories).
+ */
 static int setup(const cJSON *msg, hcs_error **err)
 {
     const cJSON *root = cJSON_GetObjectItemCaseSensitive(msg, "Root");
-    const cJSON *layers = cJSON_GetObjectItemCaseSensitive(root, "Layers");
+    const cJSON *layers = cJSON_GetObjectItemCaseSensitive(root, "Lowers");
     const cJSON *mounts = cJSON_GetObjectItemCaseSensitive(root, "Mounts");
     size_t n_layers = (size_t)cJSON_GetArraySize(layers);
     size_t n_mounts = (size_t)cJSON_GetArraySize(mounts);
@@ -94,7 +99,9 @@ static int setup(const cJSON *msg, hcs_error **err)
     hcs_ns_root r = {
         .layers = lv,
         .n_layers = n_layers,
-        .writable = cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(root, "Writable")),
+        .upper = cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(root, "Upper")),
+        .work = cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(root, "Work")),
+        .bind = cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(root, "Bind")),
         .mountpoint = cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(root, "Mountpoint")),
         .mounts = mv,
         .n_mounts = n_mounts,

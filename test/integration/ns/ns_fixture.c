@@ -121,12 +121,17 @@ void nsf_setup(void)
     snprintf(nsf.host_marker, sizeof(nsf.host_marker), "%s/host-marker", nsf.base);
     nsf_make_busybox_layer(nsf.layer0);
     mkdirs(nsf.rw);
+    snprintf(nsf.upper, sizeof(nsf.upper), "%s/rw/upper", nsf.base);
+    snprintf(nsf.work, sizeof(nsf.work), "%s/rw/work", nsf.base);
+    mkdirs(nsf.upper);
+    mkdirs(nsf.work);
     mkdirs(nsf.rootfs);
     nsf_write(nsf.host_marker, "host\n");
     nsf.layers[0] = nsf.layer0;
     nsf.root.layers = nsf.layers;
     nsf.root.n_layers = 1;
-    nsf.root.writable = nsf.rw;
+    nsf.root.upper = nsf.upper;
+    nsf.root.work = nsf.work;
     nsf.root.mountpoint = nsf.rootfs;
 }
 

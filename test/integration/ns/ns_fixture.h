@@ -3,11 +3,12 @@
  *
  * Every test gets a fresh folder (nsf.base) holding a busybox layer (nsf.layer0: bin/ with
  * busybox and its applets, empty dev/ proc/ sys/ tmp/ mnt/, etc/group with gid 5), a writable
- * folder (nsf.rw) and an empty mount point (nsf.rootfs). The body of a test runs through
- * nsf_run() in a child that unshares mount, uts, ipc, net and pid namespaces and forks again,
- * so the body is pid 1 of its namespace, as the silo init is. The body reports a failure with
- * NSF_CHECK (message over a pipe, exit status 1); the parent asserts with nsf_assert_ok. The
- * teardown checks that the host's mount table is as it was and removes the folder.
+ * folder (nsf.rw, with upper/ and work/ for overlayfs) and an empty mount point (nsf.rootfs). The
+ * body of a test runs through nsf_run() in a child that unshares mount, uts, ipc, net and pid
+ * namespaces and forks again, so the body is pid 1 of its namespace, as the silo init is. The body
+ * reports a failure with NSF_CHECK (message over a pipe, exit status 1); the parent asserts with
+ * nsf_assert_ok. The teardown checks that the host's mount table is as it was and removes the
+ * folder.
  */
 #ifndef HCS_TEST_NS_FIXTURE_H
 #define HCS_TEST_NS_FIXTURE_H
@@ -23,6 +24,8 @@ struct nsf_state {
     char base[256];
     char layer0[PATH_MAX];
     char rw[PATH_MAX];
+    char upper[PATH_MAX]; /* rw/upper */
+    char work[PATH_MAX];  /* rw/work */
     char rootfs[PATH_MAX];
     char host_marker[PATH_MAX]; /* a file in the host's /tmp the container must not see */
     const char *layers[1];

@@ -11,6 +11,7 @@
 #include <sys/mount.h>
 #include <sys/stat.h>
 #include <sys/utsname.h>
+#include <sys/xattr.h>
 #include <unistd.h>
 
 #include "ns/ns_internal.h"
@@ -117,7 +118,7 @@ static void body_union(void *arg)
     NSF_CHECK(nsf_exists("/etc/only0"), "/etc/only0 of the lower layer is missing");
     NSF_CHECK(nsf_exists("/etc/only1"), "/etc/only1 of the upper layer is missing");
     NSF_CHECK(nsf_exists("/bin/busybox"), "/bin/busybox is missing");
-    if (root->writable == NULL) {
+    if (root->upper == NULL) {
         NSF_CHECK_EROFS("/new", O_WRONLY | O_CREAT);
         NSF_CHECK_EROFS("/tmp/x", -1);
     }
@@ -163,7 +164,7 @@ START_TEST(enter_root__layers_without_writable_folder_are_read_only)
     hcs_ns_root root = nsf.root;
     root.layers = layers;
     root.n_layers = 2;
-    root.writable = NULL;
+    root.upper = root.work = NULL;
     nsf_assert_ok(body_union, &root);
     free(layer1);
 }
@@ -173,7 +174,7 @@ static void body_single_read_only(void *arg)
 {
     (void)arg;
     hcs_ns_root root = nsf.root;
-    root.writable = NULL;
+    root.upper = root.work = NULL;
     nsf_enter(&root);
     NSF_CHECK_EROFS("/new", O_WRONLY | O_CREAT);
     NSF_CHECK(nsf_exists("/proc/self/status"), "/proc is not mounted");
@@ -195,6 +196,69 @@ START_TEST(enter_root__single_layer_without_writable_folder_is_read_only)
     closedir(d);
     ck_assert_msg(n == 0, "%d entries appeared in the layer's dev/", n);
     free(dev);
+}
+END_TEST
+
+/* --- a bound folder as the root (copy backend) ------------------------------------------- */
+
+static void body_bound(void *arg)
+{
+    (void)arg;
+    hcs_ns_root root = nsf.root;
+    root.layers = NULL;
+    root.n_layers = 0;
+    root.upper = root.work = NULL;
+    root.bind = nsf.layer0;
+    nsf_enter(&root);
+    FILE *f = fopen("/hello.txt", "we");
+    NSF_CHECK(f != NULL, "create /hello.txt: %s", strerror(errno));
+    fputs("bound\n", f);
+    NSF_CHECK(fclose(f) == 0, "write /hello.txt");
+    char out[512];
+    const char *argv[] = {"/bin/cat", "/etc/group", NULL};
+    NSF_CHECK(nsf_exec(argv, out, sizeof(out)) == 0, "/bin/cat /etc/group failed");
+    NSF_CHECK(strcmp(out, "root:x:0:\ntty:x:5:\n") == 0, "cat printed %s", out);
+    NSF_CHECK(!nsf_exists(nsf.host_marker), "the host file %s is visible", nsf.host_marker);
+}
+
+START_TEST(enter_root__a_bound_folder_is_a_read_write_root)
+{
+    nsf_assert_ok(body_bound, NULL);
+    char *p = nsf_fmt("%s/hello.txt", nsf.layer0);
+    char *s = nsf_read(p);
+    ck_assert_msg(s != NULL && strcmp(s, "bound\n") == 0, "%s holds %s", p, s ? s : "(missing)");
+    free(s);
+    free(p);
+}
+END_TEST
+
+/* --- upper holds a self-contained diff --------------------------------------------------- */
+
+static void body_self_contained(void *arg)
+{
+    (void)arg;
+    nsf_enter(&nsf.root);
+    /* redirect_dir=off: a folder of a lower layer cannot be renamed in place (mv copies). */
+    NSF_CHECK(rename("/etc", "/etc2") < 0 && errno == EXDEV,
+              "rename of a lower folder: %s (expected EXDEV)", strerror(errno));
+    /* metacopy=off: a metadata change copies the data up too. */
+    NSF_CHECK(chmod("/etc/group", 0600) == 0, "chmod /etc/group: %s", strerror(errno));
+}
+
+START_TEST(union__upper_holds_a_self_contained_diff)
+{
+    nsf_assert_ok(body_self_contained, NULL);
+    char *group = nsf_fmt("%s/etc/group", nsf.upper);
+    struct stat st;
+    ck_assert_msg(stat(group, &st) == 0, "%s is missing", group);
+    ck_assert_int_eq(st.st_mode & 07777, 0600);
+    char *s = nsf_read(group);
+    ck_assert_msg(s != NULL && strcmp(s, "root:x:0:\ntty:x:5:\n") == 0, "%s holds %s", group,
+                  s ? s : "(nothing)");
+    ck_assert_msg(getxattr(group, "trusted.overlay.metacopy", NULL, 0) < 0,
+                  "%s is a metadata-only copy", group);
+    free(s);
+    free(group);
 }
 END_TEST
 
@@ -387,8 +451,21 @@ START_TEST(errors__name_the_layer_index_and_path)
     nsf_assert_ok(body_expect_error, &x);
 
     x.root = nsf.root;
-    x.root.writable = "/nonexistent/hcs/rw";
-    x.message = "Storage.Path: /nonexistent/hcs/rw: No such file or directory";
+    x.root.upper = "/nonexistent/hcs/rw/upper";
+    x.message = "upper folder: /nonexistent/hcs/rw/upper: No such file or directory";
+    nsf_assert_ok(body_expect_error, &x);
+
+    x.root = nsf.root;
+    x.root.work = NULL;
+    x.message = "Storage.Path: the upper folder";
+    nsf_assert_ok(body_expect_error, &x);
+
+    x.root = nsf.root;
+    x.root.layers = NULL;
+    x.root.n_layers = 0;
+    x.root.upper = x.root.work = NULL;
+    x.root.bind = "/nonexistent/hcs/rootfs";
+    x.message = "Storage.Path: /nonexistent/hcs/rootfs: No such file or directory";
     nsf_assert_ok(body_expect_error, &x);
 
     x.root = nsf.root;
@@ -493,9 +570,9 @@ static int kernel_version(void)
 
 struct method_case {
     struct chain *chain;
-    enum hcs_ns_union_method method;
+    enum hcs_layer_union_method method;
     int min_kernel; /* the method needs at least this kernel */
-    char *mountpoint, *rw;
+    char *mountpoint, *upper, *work;
 };
 
 static void body_method(void *arg)
@@ -505,7 +582,8 @@ static void body_method(void *arg)
               strerror(errno));
     hcs_ns_root root = {.layers = m->chain->layers,
                         .n_layers = CHAIN,
-                        .writable = m->rw,
+                        .upper = m->upper,
+                        .work = m->work,
                         .mountpoint = m->mountpoint};
     int fd = -1;
     hcs_error *e = NULL;
@@ -535,31 +613,37 @@ START_TEST(union__every_method_mounts_sixty_layers)
     struct chain c;
     make_chain(&c);
     const struct {
-        enum hcs_ns_union_method method;
+        enum hcs_layer_union_method method;
         const char *name;
         int min_kernel;
     } methods[] = {
-        {HCS_NS_UNION_FD, "fd", 613},
-        {HCS_NS_UNION_PLUS, "plus", 608},
-        {HCS_NS_UNION_LEGACY, "legacy", 0},
+        {HCS_LAYER_UNION_FD, "fd", 613},
+        {HCS_LAYER_UNION_PLUS, "plus", 608},
+        {HCS_LAYER_UNION_LEGACY, "legacy", 0},
     };
     for (size_t i = 0; i < sizeof(methods) / sizeof(methods[0]); i++) {
         struct method_case m = {
             .chain = &c, .method = methods[i].method, .min_kernel = methods[i].min_kernel};
         m.mountpoint = nsf_fmt("%s/mnt-%s", nsf.base, methods[i].name);
-        m.rw = nsf_fmt("%s/rw-%s", nsf.base, methods[i].name);
+        char *rw = nsf_fmt("%s/rw-%s", nsf.base, methods[i].name);
+        m.upper = nsf_fmt("%s/upper", rw);
+        m.work = nsf_fmt("%s/work", rw);
         ck_assert_int_eq(mkdir(m.mountpoint, 0755), 0);
-        ck_assert_int_eq(mkdir(m.rw, 0755), 0);
+        ck_assert_int_eq(mkdir(rw, 0755), 0);
+        ck_assert_int_eq(mkdir(m.upper, 0755), 0);
+        ck_assert_int_eq(mkdir(m.work, 0755), 0);
         nsf_result r;
         nsf_run(body_method, &m, &r);
         ck_assert_msg(r.status == 0, "method %s: %s", methods[i].name, r.msg);
         if (kernel_version() >= m.min_kernel) {
-            char *w = nsf_fmt("%s/upper/written", m.rw);
+            char *w = nsf_fmt("%s/written", m.upper);
             ck_assert_msg(nsf_exists(w), "method %s: %s is missing", methods[i].name, w);
             free(w);
         }
         free(m.mountpoint);
-        free(m.rw);
+        free(m.upper);
+        free(m.work);
+        free(rw);
     }
     free_chain(&c);
 }
@@ -582,19 +666,26 @@ START_TEST(union__paths_with_colons_and_commas)
     char *rw = nsf_fmt("%s/wri:ta,ble", nsf.base);
     char *p = nsf_fmt("%s/odd", odd);
     nsf_write(p, "odd\n");
+    char *upper = nsf_fmt("%s/up:per", rw);
+    char *work = nsf_fmt("%s/wo,rk", rw);
     ck_assert_int_eq(mkdir(rw, 0755), 0);
+    ck_assert_int_eq(mkdir(upper, 0755), 0);
+    ck_assert_int_eq(mkdir(work, 0755), 0);
     const char *layers[] = {odd, nsf.layer0};
     hcs_ns_root root = nsf.root;
     root.layers = layers;
     root.n_layers = 2;
-    root.writable = rw;
+    root.upper = upper;
+    root.work = work;
     nsf_assert_ok(body_odd_names, &root);
-    char *w = nsf_fmt("%s/upper/written", rw);
+    char *w = nsf_fmt("%s/written", upper);
     ck_assert_msg(nsf_exists(w), "%s is missing", w);
     free(w);
     free(p);
     free(odd);
     free(rw);
+    free(upper);
+    free(work);
 }
 END_TEST
 
@@ -609,6 +700,8 @@ HCS_TEST_SUITE(ns_root_suite)
     HCS_ADD_ROOT_TEST(tc, enter_root__unions_layers_nearest_first);
     HCS_ADD_ROOT_TEST(tc, enter_root__layers_without_writable_folder_are_read_only);
     HCS_ADD_ROOT_TEST(tc, enter_root__single_layer_without_writable_folder_is_read_only);
+    HCS_ADD_ROOT_TEST(tc, enter_root__a_bound_folder_is_a_read_write_root);
+    HCS_ADD_ROOT_TEST(tc, union__upper_holds_a_self_contained_diff);
     HCS_ADD_ROOT_TEST(tc, enter_root__refuses_a_proc_symlink_in_the_image);
     HCS_ADD_ROOT_TEST(tc, mapped__through_an_image_symlink_stays_inside_the_root);
     HCS_ADD_ROOT_TEST(tc, mapped__read_only_is_honoured_and_read_write_reaches_the_host);
