@@ -1,12 +1,17 @@
 /*
- * demo - what `make demo` runs: a container through the HCS API.
+ * demo - what `make demo` runs: a container through the HCS API, over an imported layer.
  *
- *   demo ROOT      (or HCS_DEMO_ROOT=ROOT demo; make demo builds ROOT with tools/mkroot)
+ *   demo BASE      (or HCS_DEMO_ROOT=BASE demo)
  *
- * First the precise error a malformed document gets. Then, as root: a compute system over the
- * root folder ROOT (the one read-only layer) with a fresh writable folder beside it, started,
- * a few commands run inside it to show what it is isolated from, its statistics, and a forced
- * stop. Everything it creates is removed again, also when a step fails.
+ * BASE is a layer archive (tar, tar+gzip or tar+zstd) or a root folder: make demo builds a
+ * busybox root with tools/mkroot and packs it as build/demo-base.tar.zst.
+ *
+ * First the precise error a malformed document gets. Then, as root: BASE imported as a
+ * read-only layer (HcsImportLayer) into a temporary folder, a writable layer over it
+ * (HcsInitializeWritableLayer), a compute system over the two, started, a few commands run
+ * inside it to show what it is isolated from, its statistics, and a forced stop; finally both
+ * layers are removed (HcsDestroyLayer). Everything it creates is removed again, also when a
+ * step fails.
  */
 #include <ftw.h>
 #include <limits.h>
@@ -15,6 +20,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <time.h>
 #include <unistd.h>
 
 #include <hcs.h>
@@ -44,6 +50,54 @@ static long long number(const char *doc, const char *key)
     snprintf(pattern, sizeof(pattern), "\"%s\":", key);
     const char *p = doc ? strstr(doc, pattern) : NULL;
     return p ? strtoll(p + strlen(pattern), NULL, 10) : -1;
+}
+
+/*
+ * The string value of "key": in a small JSON file (enough for a demo; use a JSON parser). The
+ * caller frees; NULL when absent.
+ */
+static char *file_string(const char *path, const char *key)
+{
+    char buf[4096], pattern[64];
+    FILE *f = fopen(path, "r");
+    size_t n = f ? fread(buf, 1, sizeof(buf) - 1, f) : 0;
+    if (f)
+        fclose(f);
+    buf[n] = '\0';
+    snprintf(pattern, sizeof(pattern), "\"%s\":\"", key);
+    const char *p = strstr(buf, pattern);
+    if (p == NULL)
+        return NULL;
+    p += strlen(pattern);
+    return strndup(p, strcspn(p, "\""));
+}
+
+static double now_ms(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return ts.tv_sec * 1e3 + ts.tv_nsec / 1e6;
+}
+
+/* A storage call (synchronous): print its error document when it failed. */
+static HRESULT storage(const char *what, HRESULT hr)
+{
+    if (FAILED(hr)) {
+        char *doc = NULL;
+        HcsGetErrorInfo(&doc);
+        fprintf(stderr, "demo: %s failed: 0x%08X %s\n", what, (unsigned)hr, doc ? doc : "");
+        HcsFree(doc);
+    }
+    return hr;
+}
+
+/*
+ * HcsDestroyLayer. A compute system holds its layers until it has stopped: once
+ * HcsWaitForComputeSystemExit returned, they are free.
+ */
+static HRESULT destroy_layer(const char *path)
+{
+    return storage("HcsDestroyLayer", HcsDestroyLayer(path));
 }
 
 /* Append s to the JSON text buf as a string literal (quotes and backslashes escaped). */
@@ -134,13 +188,39 @@ static void show_malformed_document(void)
     HcsCloseComputeSystem(system);
 }
 
+/* Import source into dir/base, a writable layer dir/writable over it; 0 when both exist. */
+static int make_layers(const char *source, const char *base, const char *writable)
+{
+    printf("\n== HcsImportLayer %s\n   from %s\n", base, source);
+    double t0 = now_ms();
+    if (FAILED(storage("HcsImportLayer", HcsImportLayer(base, source, NULL))))
+        return -1;
+    double t1 = now_ms();
+    /* The diff id is in the layer's metadata, base/layer.json (see hcs(7)). */
+    char meta[PATH_MAX + 16];
+    snprintf(meta, sizeof(meta), "%s/layer.json", base);
+    char *diff_id = file_string(meta, "DiffId");
+    printf("   diff id %s, imported in %.1f ms\n", diff_id ? diff_id : "(unknown)", t1 - t0);
+    free(diff_id);
+
+    char data[PATH_MAX + 128] =
+        "{\"SchemaVersion\":{\"Major\":2,\"Minor\":1},\"Layers\":[{\"Path\":";
+    append_json_string(data, sizeof(data) - 8, base);
+    strcat(data, "}]}");
+    printf("\n== HcsInitializeWritableLayer %s\n   %s\n", writable, data);
+    return FAILED(storage("HcsInitializeWritableLayer",
+                          HcsInitializeWritableLayer(writable, data, NULL)))
+               ? -1
+               : 0;
+}
+
 int main(int argc, char **argv)
 {
     op = HcsCreateOperation(NULL, NULL);
     show_malformed_document();
 
-    const char *root_arg = argc > 1 ? argv[1] : getenv("HCS_DEMO_ROOT");
-    if (geteuid() != 0 || root_arg == NULL || root_arg[0] == '\0') {
+    const char *base_arg = argc > 1 ? argv[1] : getenv("HCS_DEMO_ROOT");
+    if (geteuid() != 0 || base_arg == NULL || base_arg[0] == '\0') {
         printf("\ndemo: %s; the container part is skipped (make demo does both).\n",
                geteuid() != 0 ? "creating a container needs root"
                               : "no root folder given (demo ROOT, or HCS_DEMO_ROOT)");
@@ -148,32 +228,37 @@ int main(int argc, char **argv)
         HcsCloseOperation(op);
         return 0;
     }
-    char root[PATH_MAX], writable[PATH_MAX + 32], id[32];
-    if (realpath(root_arg, root) == NULL || strpbrk(root, "\"\\") != NULL) {
-        fprintf(stderr, "demo: %s: not a usable folder\n", root_arg);
+    char source[PATH_MAX], dir[] = "/tmp/hcs-demo-XXXXXX", base[PATH_MAX], writable[PATH_MAX];
+    char id[32];
+    if (realpath(base_arg, source) == NULL || strpbrk(source, "\"\\") != NULL) {
+        fprintf(stderr, "demo: %s: not a usable layer archive or folder\n", base_arg);
+        HcsCloseOperation(op);
+        return 1;
+    }
+    if (mkdtemp(dir) == NULL) {
+        perror(dir);
         HcsCloseOperation(op);
         return 1;
     }
     snprintf(id, sizeof(id), "demo-%ld", (long)getpid());
-    snprintf(writable, sizeof(writable), "%s.%s", root, id); /* beside the root */
-    if (mkdir(writable, 0700) != 0) {
-        perror(writable);
-        HcsCloseOperation(op);
-        return 1;
-    }
+    snprintf(base, sizeof(base), "%s/base", dir);
+    snprintf(writable, sizeof(writable), "%s/writable", dir);
 
+    int layers = make_layers(source, base, writable) == 0;
     char config[3 * PATH_MAX];
     snprintf(config, sizeof(config),
              "{\"SchemaVersion\":{\"Major\":2,\"Minor\":1},\"Owner\":\"demo\","
              "\"ShouldTerminateOnLastHandleClosed\":true,"
              "\"Container\":{\"GuestOs\":{\"HostName\":\"demo\"},"
              "\"Storage\":{\"Layers\":[{\"Path\":\"%s\"}],\"Path\":\"%s\"}}}",
-             root, writable);
-    printf("\n== HcsCreateComputeSystem \"%s\"\n   %s\n", id, config);
+             base, writable);
+    if (layers)
+        printf("\n== HcsCreateComputeSystem \"%s\"\n   %s\n", id, config);
 
     HCS_SYSTEM system = NULL;
-    int created = SUCCEEDED(
-        finish("HcsCreateComputeSystem", HcsCreateComputeSystem(id, config, op, NULL, &system)));
+    int created =
+        layers && SUCCEEDED(finish("HcsCreateComputeSystem",
+                                   HcsCreateComputeSystem(id, config, op, NULL, &system)));
     int ok = created &&
              SUCCEEDED(finish("HcsStartComputeSystem", HcsStartComputeSystem(system, op, NULL)));
     if (ok) {
@@ -204,7 +289,7 @@ int main(int argc, char **argv)
         ok = ok && SUCCEEDED(hr);
     }
 
-    /* Clean up whatever was reached: stop the system, release it, remove the writable folder. */
+    /* Clean up whatever was reached: stop the system and release it; then the layers. */
     if (created) {
         char *status = NULL;
         HRESULT hr =
@@ -219,8 +304,17 @@ int main(int argc, char **argv)
     }
     HcsCloseComputeSystem(system);
     HcsCloseOperation(op);
-    if (nftw(writable, remove_entry, 16, FTW_DEPTH | FTW_PHYS) != 0)
-        perror(writable);
+
+    /* The layers: the writable one first (it holds the base while it exists). */
+    if (layers) {
+        int removed = SUCCEEDED(destroy_layer(writable)) && SUCCEEDED(destroy_layer(base));
+        if (removed)
+            printf("\n== HcsDestroyLayer %s, %s\n", writable, base);
+        ok = ok && removed;
+    }
+    /* Whatever a failed step left (nothing after a clean run: then it is just the folder). */
+    if (nftw(dir, remove_entry, 16, FTW_DEPTH | FTW_PHYS) != 0)
+        perror(dir);
     printf("\ndemo: %s\n", ok ? "done" : "failed");
     return ok ? 0 : 1;
 }

@@ -26,9 +26,11 @@ expect "demo without a root folder says why and stops" 0 'no root folder given' 
 if [ "$(id -u)" -eq 0 ]; then
     here=$(dirname "$0")
     "$here/../../tools/mkroot" "$tmp/root"
-    demo_out=$("$build/examples/demo" "$tmp/root" 2>&1); demo_rc=$?
+    # As make demo runs it: the root packed as a tar+zstd layer.
+    tar --zstd -cf "$tmp/base.tar.zst" -C "$tmp/root" .
+    demo_out=$("$build/examples/demo" "$tmp/base.tar.zst" 2>&1); demo_rc=$?
     # One run, several checks of what it printed.
-    for want in '== $ hostname' 'hcs-init' '"ExitCode":7' 'demo: done'; do
+    for want in 'diff id sha256:' '== $ hostname' 'hcs-init' '"ExitCode":7' 'demo: done'; do
         n=$((n + 1))
         if [ "$demo_rc" -eq 0 ] && printf '%s' "$demo_out" | grep -qF -- "$want"; then
             echo "ok $n - example: demo in a real container prints $want"
@@ -37,12 +39,21 @@ if [ "$(id -u)" -eq 0 ]; then
             printf '%s\n' "$demo_out" | sed 's/^/# /'
         fi
     done
+    # run-image over a layer imported by hcsdiag: the chain JSON written by hand.
+    "$build/hcsdiag" layer import "$tmp/layer" "$tmp/base.tar.zst" > /dev/null &&
+        printf '{"Layers":[{"Path":"%s"}]}\n' "$tmp/layer" > "$tmp/chain.json"
+    expect "run-image runs a command over a layer chain and keeps its exit code" 5 'in-image' \
+        "$build/examples/run-image" "$tmp/chain.json" sh -c 'echo in-image; exit 5'
+    expect "run-image names a missing executable" 1 'executable \"nope\" not found' \
+        "$build/examples/run-image" "$tmp/chain.json" nope
 else
     n=$((n + 1)); echo "ok $n - example: demo in a real container # SKIP needs root"
 fi
+expect "run-image without arguments prints its usage" 2 'usage: run-image CHAIN.json' \
+    "$build/examples/run-image"
 # Every example is covered above.
 for p in "$build"/examples/*; do
-    case " service-info list-systems async-callback demo " in
+    case " service-info list-systems async-callback demo run-image " in
     *" $(basename "$p") "*) ;;
     *) n=$((n + 1)); echo "not ok $n - example: $(basename "$p") has no check in test/examples/run.sh" ;;
     esac
