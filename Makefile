@@ -159,6 +159,8 @@ check: all $(UNIT_BINS) $(INTEGRATION_BINS) examples
 	@rm -rf $(TAP) && mkdir -p $(TAP)
 	@for b in $(UNIT_BINS) $(INTEGRATION_BINS); do $(RUN_SUITE) $$(basename $$b) $$b; done
 	@HCS_LAYER_BACKEND=copy $(RUN_SUITE) integration-layer-copy $(BUILD)/test/integration-layer
+	@HCS_LAYER_BACKEND=copy CK_RUN_SUITE=system_layers $(RUN_SUITE) integration-system-layers-copy \
+		$(BUILD)/test/integration-system
 	@$(RUN_SUITE) header test/header/run.sh "$(CC)" "$(CXX)"
 	@$(RUN_SUITE) abi test/abi/run.sh $(BUILD)
 	@$(RUN_SUITE) man test/man/run.sh $(MAN_PAGES)

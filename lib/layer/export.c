@@ -851,17 +851,6 @@ static int export_tree(const char *root, int out_fd, const char *out_name,
     return rc;
 }
 
-static void digest_text(const uint8_t d[SHA256_DIGEST_SIZE], char out[HCS_LAYER_DIGEST_LEN])
-{
-    static const char hex[] = "0123456789abcdef";
-    memcpy(out, "sha256:", 7);
-    for (size_t i = 0; i < SHA256_DIGEST_SIZE; i++) {
-        out[7 + 2 * i] = hex[d[i] >> 4];
-        out[8 + 2 * i] = hex[d[i] & 15];
-    }
-    out[7 + 2 * SHA256_DIGEST_SIZE] = '\0';
-}
-
 int hcs_layer_digest_tree(const char *files_dir, char diff_id[HCS_LAYER_DIGEST_LEN],
                           hcs_error **err)
 {
@@ -871,7 +860,7 @@ int hcs_layer_digest_tree(const char *files_dir, char diff_id[HCS_LAYER_DIGEST_L
         return hcs_err_set(err, E_INVALIDARG, "no folder to digest");
     if (export_tree(files_dir, -1, NULL, &plain, d, err) < 0)
         return -1;
-    digest_text(d, diff_id);
+    hcs_layer_digest_text(d, diff_id);
     return 0;
 }
 
@@ -980,6 +969,6 @@ int hcs_layer_export(const char *layer_path, const char *archive_path,
     if (copy_dir != NULL)
         hcs_remove_tree_at(AT_FDCWD, copy_dir, NULL);
     if (rc == 0 && diff_id != NULL)
-        digest_text(d, diff_id);
+        hcs_layer_digest_text(d, diff_id);
     return rc;
 }

@@ -529,9 +529,7 @@ static void hex_digest(struct sha256_ctx *sha, char out[HCS_LAYER_DIGEST_LEN])
 {
     uint8_t d[SHA256_DIGEST_SIZE];
     sha256_digest(sha, sizeof(d), d);
-    snprintf(out, HCS_LAYER_DIGEST_LEN, "sha256:");
-    for (size_t i = 0; i < sizeof(d); i++)
-        snprintf(out + 7 + 2 * i, 3, "%02x", d[i]);
+    hcs_layer_digest_text(d, out);
 }
 
 /* Fill the locked temporary folder tfd (at tmp_path): unpack, layer.json, durable. */

@@ -39,6 +39,9 @@
 /* "sha256:" + 64 hex digits + NUL */
 #define HCS_LAYER_DIGEST_LEN 72
 
+/* "sha256:<hex>" of a 32-byte sha256 digest. */
+void hcs_layer_digest_text(const uint8_t raw[32], char out[HCS_LAYER_DIGEST_LEN]);
+
 /* Import limits (size bombs): 0 in the options means these defaults. */
 #define HCS_LAYER_DEFAULT_MAX_BYTES (64ULL << 30) /* unpacked bytes (sum of file sizes) */
 #define HCS_LAYER_DEFAULT_MAX_ENTRIES 10000000ULL

@@ -30,6 +30,17 @@ const char *hcs_layer_backend_name(enum hcs_layer_backend b)
     return (size_t)b < HCS_ARRAY_SIZE(backends) ? backends[b] : "unknown";
 }
 
+void hcs_layer_digest_text(const uint8_t raw[32], char out[HCS_LAYER_DIGEST_LEN])
+{
+    static const char hex[] = "0123456789abcdef";
+    memcpy(out, "sha256:", 7);
+    for (size_t i = 0; i < 32; i++) {
+        out[7 + 2 * i] = hex[raw[i] >> 4];
+        out[8 + 2 * i] = hex[raw[i] & 15];
+    }
+    out[7 + 2 * 32] = '\0';
+}
+
 void hcs_layer_info_free(hcs_layer_info *info)
 {
     if (info == NULL)

@@ -96,7 +96,7 @@ static int open_union(const hcs_layer_union *u, union_fds *f, hcs_error **err)
 }
 
 /* Read the fs context log of fsfd into buf as "; "-separated messages ("" when empty). */
-static void fs_log(int fsfd, char *buf, size_t size)
+void hcs_layer_fs_log(int fsfd, char *buf, size_t size)
 {
     size_t used = 0;
     buf[0] = '\0';
@@ -196,7 +196,7 @@ static int overlay_fsconfig(const hcs_layer_union *u, const union_fds *f, bool b
             int e = errno;
             if (i == 0 && e == EINVAL)
                 return 1; /* "lowerdir+" unknown, or no descriptor values: an older kernel */
-            fs_log(fsfd, log, sizeof(log));
+            hcs_layer_fs_log(fsfd, log, sizeof(log));
             return hcs_err_errno(err, e, "mount overlay at %s: %s[%zu]: %s%s%s", u->target,
                                  what_of(u), i, u->lowers[i], log[0] ? ": " : "", log);
         }
@@ -208,7 +208,7 @@ static int overlay_fsconfig(const hcs_layer_union *u, const union_fds *f, bool b
         for (size_t k = 0; k < 2; k++) {
             if (set_folder(fsfd, keys[k], fds[k], by_fd) < 0) {
                 int e = errno;
-                fs_log(fsfd, log, sizeof(log));
+                hcs_layer_fs_log(fsfd, log, sizeof(log));
                 return hcs_err_errno(err, e, "mount overlay at %s: %s %s%s%s", u->target, keys[k],
                                      paths[k], log[0] ? ": " : "", log);
             }
@@ -217,14 +217,14 @@ static int overlay_fsconfig(const hcs_layer_union *u, const union_fds *f, bool b
     for (size_t k = 0; k < HCS_ARRAY_SIZE(fixed_options); k++) {
         if (fsconfig(fsfd, FSCONFIG_SET_STRING, fixed_options[k][0], fixed_options[k][1], 0) < 0) {
             int e = errno;
-            fs_log(fsfd, log, sizeof(log));
+            hcs_layer_fs_log(fsfd, log, sizeof(log));
             return hcs_err_errno(err, e, "mount overlay at %s: option %s=%s%s%s", u->target,
                                  fixed_options[k][0], fixed_options[k][1], log[0] ? ": " : "", log);
         }
     }
     if (fsconfig(fsfd, FSCONFIG_CMD_CREATE, NULL, NULL, 0) < 0) {
         int e = errno;
-        fs_log(fsfd, log, sizeof(log));
+        hcs_layer_fs_log(fsfd, log, sizeof(log));
         return overlay_error(err, e, u, "", log);
     }
     AUTOCLOSE int m = fsmount(fsfd, FSMOUNT_CLOEXEC, 0);

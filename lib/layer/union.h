@@ -26,4 +26,7 @@ enum hcs_layer_union_method {
 int hcs_layer_union_mount(const hcs_layer_union *u, enum hcs_layer_union_method method, int *mnt,
                           hcs_error **err);
 
+/* Read the fs context log of fsfd into buf as "; "-separated messages ("" when empty). */
+void hcs_layer_fs_log(int fsfd, char *buf, size_t size);
+
 #endif

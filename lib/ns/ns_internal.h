@@ -42,9 +42,6 @@ int hcs_ns_clone_tree(int dirfd, const char *path, bool recursive, unsigned int 
 /* Attach the detached mount mntfd on the target opened as targetfd. */
 int hcs_ns_attach(int mntfd, int targetfd);
 
-/* Read the fs context log of fsfd into buf as "; "-separated messages ("" when empty). */
-void hcs_ns_fs_log(int fsfd, char *buf, size_t size);
-
 /*
  * Check the layers and the writable layer's folders and mount the root at root->mountpoint:
  * their overlay union (lib/layer/union.c, layers handed over as method says), a read-only bind

@@ -14,6 +14,7 @@
 
 #include "common/cleanup.h"
 #include "common/util.h"
+#include "layer/union.h"
 #include "ns_internal.h"
 
 int hcs_ns_open_in_root(int rootfd, const char *path, int flags)
@@ -178,29 +179,6 @@ int hcs_ns_system_target(int rootfd, const char *where, const char *name, int *o
     return 0;
 }
 
-void hcs_ns_fs_log(int fsfd, char *buf, size_t size)
-{
-    size_t used = 0;
-    if (size == 0)
-        return;
-    buf[0] = '\0';
-    for (;;) {
-        char line[512];
-        ssize_t n = read(fsfd, line, sizeof(line) - 1);
-        if (n <= 0)
-            break;
-        line[n] = '\0';
-        if (line[n - 1] == '\n')
-            line[n - 1] = '\0';
-        /* Lines are "e msg", "w msg" or "i msg"; keep the message. */
-        const char *msg = (line[0] != '\0' && line[1] == ' ') ? line + 2 : line;
-        int w = snprintf(buf + used, size - used, "%s%s", used ? "; " : "", msg);
-        if (w < 0 || (size_t)w >= size - used)
-            break;
-        used += (size_t)w;
-    }
-}
-
 int hcs_ns_new_fs(const char *fstype, const char *const *options, unsigned int attrs, int *out,
                   hcs_error **err)
 {
@@ -215,14 +193,14 @@ int hcs_ns_new_fs(const char *fstype, const char *const *options, unsigned int a
                                : fsconfig(fsfd, FSCONFIG_SET_STRING, key, value, 0);
         if (rc < 0) {
             int e = errno;
-            hcs_ns_fs_log(fsfd, log, sizeof(log));
+            hcs_layer_fs_log(fsfd, log, sizeof(log));
             return hcs_err_errno(err, e, "%s option %s%s%s%s%s%s", fstype, key, value ? "=" : "",
                                  value ? value : "", log[0] ? " (" : "", log, log[0] ? ")" : "");
         }
     }
     if (fsconfig(fsfd, FSCONFIG_CMD_CREATE, NULL, NULL, 0) < 0) {
         int e = errno;
-        hcs_ns_fs_log(fsfd, log, sizeof(log));
+        hcs_layer_fs_log(fsfd, log, sizeof(log));
         return hcs_err_errno(err, e, "create a %s file system%s%s%s", fstype, log[0] ? " (" : "",
                              log, log[0] ? ")" : "");
     }

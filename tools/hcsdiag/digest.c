@@ -7,20 +7,10 @@
 
 #include "common/cleanup.h"
 #include "hcsdiag.h"
+#include "layer/layer.h"
 
 #define CHUNK (1 << 20)
 #define PROGRESS_EVERY (4ULL << 20)
-
-static void to_text(const uint8_t raw[SHA256_DIGEST_SIZE], char out[HD_DIGEST_LEN])
-{
-    static const char hex[] = "0123456789abcdef";
-    memcpy(out, "sha256:", 7);
-    for (int i = 0; i < SHA256_DIGEST_SIZE; i++) {
-        out[7 + 2 * i] = hex[raw[i] >> 4];
-        out[8 + 2 * i] = hex[raw[i] & 15];
-    }
-    out[7 + 2 * SHA256_DIGEST_SIZE] = '\0';
-}
 
 void hd_sha256_text(const void *data, size_t len, char out[HD_DIGEST_LEN])
 {
@@ -29,7 +19,7 @@ void hd_sha256_text(const void *data, size_t len, char out[HD_DIGEST_LEN])
     sha256_init(&ctx);
     sha256_update(&ctx, len, data);
     sha256_digest(&ctx, sizeof(raw), raw);
-    to_text(raw, out);
+    hcs_layer_digest_text(raw, out);
 }
 
 bool hd_digest_valid(const char *s)
@@ -68,7 +58,7 @@ int hd_sha256_fd(int fd, const char *name, uint64_t total, hd_hash_progress_fn p
     }
     uint8_t raw[SHA256_DIGEST_SIZE];
     sha256_digest(&sha, sizeof(raw), raw);
-    to_text(raw, out);
+    hcs_layer_digest_text(raw, out);
     if (len != NULL)
         *len = done;
     return 0;

@@ -17,6 +17,7 @@
 #include <stdint.h>
 #include <sys/types.h>
 
+#include "common/error.h"
 #include "hcs_test.h"
 
 struct lf_state {
@@ -36,6 +37,29 @@ void lf_write(const char *path, const char *content, mode_t mode);
 char *lf_read(const char *path);
 /* Whether path exists (lstat). */
 bool lf_exists(const char *path);
+/* An internal call that passes &e_ as its error argument succeeds: LF_OK(hcs_layer_detach(w, &e_)).
+ */
+#define LF_OK(call)                                                                                \
+    do {                                                                                           \
+        hcs_error *e_ = NULL;                                                                      \
+        int rc_ = (call);                                                                          \
+        ck_assert_msg(rc_ == 0, "%s: %s", #call, e_ ? e_->message : "");                           \
+        hcs_err_free(e_);                                                                          \
+    } while (0)
+
+/* The call (with &e_, as above) fails with want_hr; the value is its message (caller frees). */
+#define LF_FAILS(call, want_hr)                                                                    \
+    ({                                                                                             \
+        hcs_error *e_ = NULL;                                                                      \
+        int rc_ = (call);                                                                          \
+        ck_assert_msg(rc_ < 0, "%s succeeded", #call);                                             \
+        ck_assert_ptr_nonnull(e_);                                                                 \
+        ck_assert_hr(e_->hr, want_hr);                                                             \
+        char *m_ = lf_fmt("%s", e_->message);                                                      \
+        hcs_err_free(e_);                                                                          \
+        m_;                                                                                        \
+    })
+
 /* Run a shell command (sh -c), returning its exit status (-1 when it did not exit). */
 int lf_sh(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 

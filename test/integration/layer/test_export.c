@@ -22,28 +22,6 @@
 
 /* --- helpers ---------------------------------------------------------------------------------- */
 
-/* The call passes &e_ as its error argument. */
-#define EXPORT_OK(call)                                                                            \
-    do {                                                                                           \
-        hcs_error *e_ = NULL;                                                                      \
-        int rc_ = (call);                                                                          \
-        ck_assert_msg(rc_ == 0, "%s: %s", #call, e_ ? e_->message : "");                           \
-        hcs_err_free(e_);                                                                          \
-    } while (0)
-
-/* The call (with &e_) fails with want_hr; the value is its message (caller frees). */
-#define EXPORT_FAILS(call, want_hr)                                                                \
-    ({                                                                                             \
-        hcs_error *e_ = NULL;                                                                      \
-        int rc_ = (call);                                                                          \
-        ck_assert_msg(rc_ < 0, "%s succeeded", #call);                                             \
-        ck_assert_ptr_nonnull(e_);                                                                 \
-        ck_assert_hr(e_->hr, want_hr);                                                             \
-        char *m_ = lf_fmt("%s", e_->message);                                                      \
-        hcs_err_free(e_);                                                                          \
-        m_;                                                                                        \
-    })
-
 /* Run a shell command and return what it printed on stdout (caller frees). */
 static char *sh_out(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 static char *sh_out(const char *fmt, ...)
@@ -143,7 +121,7 @@ static char *export_to(const char *layer, const char *name, enum hcs_layer_compr
 {
     char *out = lf_fmt("%s/%s", lf.dir, name);
     hcs_layer_export_opts o = {.compression = c};
-    EXPORT_OK(hcs_layer_export(layer, out, &o, diff_id, &e_));
+    LF_OK(hcs_layer_export(layer, out, &o, diff_id, &e_));
     return out;
 }
 
@@ -242,7 +220,7 @@ START_TEST(export__diff_id_is_the_sha256_of_the_uncompressed_tar)
 {
     char *tree = make_tree("tree");
     char want[HCS_LAYER_DIGEST_LEN];
-    EXPORT_OK(hcs_layer_digest_tree(tree, want, &e_));
+    LF_OK(hcs_layer_digest_tree(tree, want, &e_));
 
     struct {
         enum hcs_layer_compression c;
@@ -292,12 +270,12 @@ START_TEST(export__the_same_tree_gives_the_same_bytes)
     hcs_layer_export_opts o = {
         .compression = HCS_LAYER_COMPRESS_GZIP, .deterministic = true, .timestamp = 86400 * 365};
     char *g1 = lf_fmt("%s/1.tar.gz", lf.dir), *g2 = lf_fmt("%s/2.tar.gz", lf.dir);
-    EXPORT_OK(hcs_layer_export(tree, g1, &o, d1, &e_));
+    LF_OK(hcs_layer_export(tree, g1, &o, d1, &e_));
     char *p = lf_fmt("%s/a/x", tree);
     set_mtime(p, 1234567890);
     free(p);
     set_mtime(tree, 1234567890);
-    EXPORT_OK(hcs_layer_export(tree, g2, &o, d2, &e_));
+    LF_OK(hcs_layer_export(tree, g2, &o, d2, &e_));
     ck_assert_msg(same_bytes(g1, g2), "two deterministic exports differ");
     ck_assert_str_eq(d1, d2);
     char *others = sh_out(
@@ -321,9 +299,9 @@ START_TEST(export__bytes_do_not_depend_on_the_locale)
     char d1[HCS_LAYER_DIGEST_LEN], d2[HCS_LAYER_DIGEST_LEN];
     /* Check runs each test in its own process: the locale change stays here. */
     ck_assert_ptr_nonnull(setlocale(LC_ALL, "C"));
-    EXPORT_OK(hcs_layer_digest_tree(tree, d1, &e_));
+    LF_OK(hcs_layer_digest_tree(tree, d1, &e_));
     ck_assert_ptr_nonnull(setlocale(LC_ALL, "C.UTF-8"));
-    EXPORT_OK(hcs_layer_digest_tree(tree, d2, &e_));
+    LF_OK(hcs_layer_digest_tree(tree, d2, &e_));
     ck_assert_str_eq(d1, d2);
     /* And GNU tar reads both names back. */
     char *tar = export_to(tree, "n.tar", HCS_LAYER_COMPRESS_NONE, d1);
@@ -379,9 +357,9 @@ START_TEST(export__round_trip_through_import_is_byte_identical)
     char *l1 = lf_fmt("%s/L1", lf.dir), *l2 = lf_fmt("%s/L2", lf.dir);
     char d1[HCS_LAYER_DIGEST_LEN], dt1[HCS_LAYER_DIGEST_LEN], d2[HCS_LAYER_DIGEST_LEN],
         dt2[HCS_LAYER_DIGEST_LEN];
-    EXPORT_OK(hcs_layer_import(l1, a, NULL, d1, &e_));
+    LF_OK(hcs_layer_import(l1, a, NULL, d1, &e_));
     char *t1 = export_to(l1, "T1.tar", HCS_LAYER_COMPRESS_NONE, dt1);
-    EXPORT_OK(hcs_layer_import(l2, t1, NULL, d2, &e_));
+    LF_OK(hcs_layer_import(l2, t1, NULL, d2, &e_));
     char *sum = sha_of("cat", t1);
     ck_assert_str_eq(d2, sum);
     ck_assert_str_eq(d2, dt1);
@@ -434,7 +412,7 @@ START_TEST(export__round_trip_of_a_union_tree_keeps_capabilities_and_links)
     char d0[HCS_LAYER_DIGEST_LEN], d1[HCS_LAYER_DIGEST_LEN];
     char *t0 = export_to(tree, "T0.tar.gz", HCS_LAYER_COMPRESS_GZIP, d0);
     char *l = lf_fmt("%s/L", lf.dir);
-    EXPORT_OK(hcs_layer_import(l, t0, NULL, d1, &e_));
+    LF_OK(hcs_layer_import(l, t0, NULL, d1, &e_));
     ck_assert_str_eq(d0, d1);
     char *t1 = export_to(l, "T1.tar.gz", HCS_LAYER_COMPRESS_GZIP, d1);
     ck_assert_str_eq(d0, d1);
@@ -484,7 +462,7 @@ START_TEST(export__sparse_files_stay_sparse)
     ck_assert_int_eq(lf_sh("tar -xf '%s' -C '%s'", tar, x), 0);
     ck_assert_int_eq(lf_sh("cmp '%s' '%s/disk.img'", p, x), 0);
     char *layer = lf_fmt("%s/L", lf.dir);
-    EXPORT_OK(hcs_layer_import(layer, tar, NULL, NULL, &e_));
+    LF_OK(hcs_layer_import(layer, tar, NULL, NULL, &e_));
     char *img = lf_fmt("%s/Files/disk.img", layer);
     ck_assert_int_eq(stat(img, &st), 0);
     ck_assert_int_eq(st.st_size, 256 << 20);
@@ -514,7 +492,7 @@ START_TEST(export__writable_overlay_layer_exports_its_changes)
     mk_dir((p = lf_fmt("%s/Work/work", w))), free(p);
     mk_dir((p = lf_fmt("%s/rootfs", w))), free(p);
     hcs_layer_info info = {.kind = HCS_LAYER_KIND_WRITABLE, .backend = HCS_LAYER_BACKEND_OVERLAY};
-    EXPORT_OK(hcs_layer_info_write(w, &info, &e_));
+    LF_OK(hcs_layer_info_write(w, &info, &e_));
 
     char diff[HCS_LAYER_DIGEST_LEN];
     char *tar = export_to(w, "w.tar", HCS_LAYER_COMPRESS_NONE, diff);
@@ -527,7 +505,7 @@ START_TEST(export__writable_overlay_layer_exports_its_changes)
     lf_write((p = lf_fmt("%s/Files/f", ro)), "f\n", 0644), free(p);
     info.kind = HCS_LAYER_KIND_READONLY;
     info.backend = HCS_LAYER_BACKEND_NONE;
-    EXPORT_OK(hcs_layer_info_write(ro, &info, &e_));
+    LF_OK(hcs_layer_info_write(ro, &info, &e_));
     tar = export_to(ro, "r.tar", HCS_LAYER_COMPRESS_NONE, diff);
     names = sh_out("tar -tf '%s'", tar);
     ck_assert_str_eq(names, "f\n");
@@ -544,11 +522,11 @@ START_TEST(export__writable_layer_exports_what_changed_with_either_backend)
     };
     char *a = lf_fmt("%s/base.tar", lf.dir), *l0 = lf_fmt("%s/base", lf.dir);
     lf_tar(a, "none", base);
-    EXPORT_OK(hcs_layer_import(l0, a, NULL, NULL, &e_));
+    LF_OK(hcs_layer_import(l0, a, NULL, NULL, &e_));
     char *w = lf_fmt("%s/w", lf.dir);
     const char *parents[] = {l0};
-    EXPORT_OK(hcs_layer_init_writable(w, parents, 1, &e_));
-    EXPORT_OK(hcs_layer_attach(w, NULL, 0, &e_));
+    LF_OK(hcs_layer_init_writable(w, parents, 1, &e_));
+    LF_OK(hcs_layer_attach(w, NULL, 0, &e_));
     char *p;
     lf_write((p = lf_fmt("%s/rootfs/changed", w)), "after", 0644);
     free(p);
@@ -556,7 +534,7 @@ START_TEST(export__writable_layer_exports_what_changed_with_either_backend)
     free(p);
     ck_assert_int_eq(unlink((p = lf_fmt("%s/rootfs/deleted", w))), 0);
     free(p);
-    EXPORT_OK(hcs_layer_detach(w, &e_));
+    LF_OK(hcs_layer_detach(w, &e_));
 
     char diff[HCS_LAYER_DIGEST_LEN];
     char *tar = export_to(w, "w.tar.zst", HCS_LAYER_COMPRESS_ZSTD, diff);
@@ -569,7 +547,7 @@ START_TEST(export__writable_layer_exports_what_changed_with_either_backend)
     /* The archive imports as a layer with the same diff id. */
     char *l1 = lf_fmt("%s/l1", lf.dir);
     char d1[HCS_LAYER_DIGEST_LEN];
-    EXPORT_OK(hcs_layer_import(l1, tar, NULL, d1, &e_));
+    LF_OK(hcs_layer_import(l1, tar, NULL, d1, &e_));
     ck_assert_str_eq(d1, diff);
     free(l1), free(left), free(tar), free(w), free(l0), free(a);
 }
@@ -582,15 +560,15 @@ START_TEST(export__into_a_folder_writes_layer_tar_zst_there)
     mk_dir(dest);
     char diff[HCS_LAYER_DIGEST_LEN];
     hcs_layer_export_opts o = {.compression = HCS_LAYER_COMPRESS_ZSTD, .level = 19};
-    EXPORT_OK(hcs_layer_export(tree, dest, &o, diff, &e_));
+    LF_OK(hcs_layer_export(tree, dest, &o, diff, &e_));
     char *names = list(dest);
     ck_assert_str_eq(names, "layer.tar.zst");
     free(names);
     o.compression = HCS_LAYER_COMPRESS_GZIP;
     o.level = 1;
-    EXPORT_OK(hcs_layer_export(tree, dest, &o, NULL, &e_));
+    LF_OK(hcs_layer_export(tree, dest, &o, NULL, &e_));
     o.compression = HCS_LAYER_COMPRESS_NONE;
-    EXPORT_OK(hcs_layer_export(tree, dest, &o, NULL, &e_));
+    LF_OK(hcs_layer_export(tree, dest, &o, NULL, &e_));
     names = list(dest);
     ck_assert_str_eq(names, "layer.tar layer.tar.gz layer.tar.zst");
     free(names);
@@ -600,7 +578,7 @@ START_TEST(export__into_a_folder_writes_layer_tar_zst_there)
     free(sum), free(zst);
 
     /* Exporting a folder into itself leaves the archive being written out of it. */
-    EXPORT_OK(hcs_layer_export(tree, tree, &o, NULL, &e_));
+    LF_OK(hcs_layer_export(tree, tree, &o, NULL, &e_));
     char *listing = sh_out("tar -tf '%s/layer.tar'", tree);
     ck_assert_str_eq(listing, tree_listing);
     free(listing), free(dest), free(tree);
@@ -619,7 +597,7 @@ START_TEST(export__refuses_a_device_node_and_leaves_nothing)
     char *dest = lf_fmt("%s/dest", lf.dir);
     mk_dir(dest);
     hcs_layer_export_opts o = {.compression = HCS_LAYER_COMPRESS_ZSTD};
-    char *msg = EXPORT_FAILS(hcs_layer_export(tree, dest, &o, NULL, &e_), HCS_E_INVALID_LAYER);
+    char *msg = LF_FAILS(hcs_layer_export(tree, dest, &o, NULL, &e_), HCS_E_INVALID_LAYER);
     char *want = lf_fmt("%s/dev/sda", tree);
     ck_assert_contains(msg, want);
     ck_assert_contains(msg, "block device (8:0)");
@@ -632,7 +610,7 @@ START_TEST(export__refuses_a_device_node_and_leaves_nothing)
     free(p);
     mk_node((p = lf_fmt("%s/dev/null", tree)), S_IFCHR | 0666, makedev(1, 3)), free(p);
     char *out = lf_fmt("%s/x.tar", dest);
-    msg = EXPORT_FAILS(hcs_layer_export(tree, out, &o, NULL, &e_), HCS_E_INVALID_LAYER);
+    msg = LF_FAILS(hcs_layer_export(tree, out, &o, NULL, &e_), HCS_E_INVALID_LAYER);
     ck_assert_contains(msg, "dev/null: a character device (1:3)");
     names = list(dest);
     ck_assert_str_eq(names, "");
@@ -646,7 +624,7 @@ START_TEST(export__failures_name_the_path_and_leave_nothing)
     /* A destination folder that does not exist. */
     char *out = lf_fmt("%s/missing/l.tar", lf.dir);
     char *msg =
-        EXPORT_FAILS(hcs_layer_export(tree, out, NULL, NULL, &e_), hcs_hresult_from_errno(ENOENT));
+        LF_FAILS(hcs_layer_export(tree, out, NULL, NULL, &e_), hcs_hresult_from_errno(ENOENT));
     char *missing = lf_fmt("%s/missing", lf.dir);
     ck_assert_contains(msg, missing);
     ck_assert(!lf_exists(missing));
@@ -655,19 +633,18 @@ START_TEST(export__failures_name_the_path_and_leave_nothing)
     /* A layer that does not exist. */
     char *nolayer = lf_fmt("%s/nolayer", lf.dir);
     out = lf_fmt("%s/l.tar", lf.dir);
-    msg = EXPORT_FAILS(hcs_layer_export(nolayer, out, NULL, NULL, &e_),
-                       hcs_hresult_from_errno(ENOENT));
+    msg = LF_FAILS(hcs_layer_export(nolayer, out, NULL, NULL, &e_), hcs_hresult_from_errno(ENOENT));
     ck_assert_contains(msg, nolayer);
     ck_assert(!lf_exists(out));
     free(msg);
-    msg = EXPORT_FAILS(hcs_layer_digest_tree(nolayer, (char[HCS_LAYER_DIGEST_LEN]){0}, &e_),
-                       hcs_hresult_from_errno(ENOENT));
+    msg = LF_FAILS(hcs_layer_digest_tree(nolayer, (char[HCS_LAYER_DIGEST_LEN]){0}, &e_),
+                   hcs_hresult_from_errno(ENOENT));
     ck_assert_contains(msg, nolayer);
     free(msg);
 
     /* A compression level gzip does not have. */
     hcs_layer_export_opts o = {.compression = HCS_LAYER_COMPRESS_GZIP, .level = 42};
-    msg = EXPORT_FAILS(hcs_layer_export(tree, out, &o, NULL, &e_), E_INVALIDARG);
+    msg = LF_FAILS(hcs_layer_export(tree, out, &o, NULL, &e_), E_INVALIDARG);
     ck_assert_contains(msg, "compression-level");
     free(msg);
     char *names = list(lf.dir);
