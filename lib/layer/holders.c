@@ -1,6 +1,8 @@
 /*
- * holders.c - who uses a layer: L/.holders/ holds one file per holder, named by the sha256 of
- * the holder string and containing it. Holding and releasing are idempotent.
+ * holders.c - who uses a layer: L/.holders/ holds one file per holder, named by a 64-bit
+ * FNV-1a hash of the holder string and containing it (a hash, not sha256: the monitor holds
+ * layers and needs no crypto library for it; release checks the content before removing). Holding
+ * and releasing are idempotent.
  *
  * A holder is live while what it names still uses the layer; hcs_layer_destroy refuses a layer
  * with a live holder and drops the stale ones (left by a crash, a reboot, a killed monitor):
@@ -12,7 +14,6 @@
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
-#include <nettle/sha2.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -27,16 +28,15 @@
 
 #define HOLDER_MAX 8192
 
-/* The file name of a holder: 64 hex digits of its sha256. */
-static void holder_file(const char *holder, char name[2 * SHA256_DIGEST_SIZE + 1])
+#define HOLDER_NAME_LEN 17 /* 16 hex digits + NUL */
+
+/* The file name of a holder: 16 hex digits of its FNV-1a hash. */
+static void holder_file(const char *holder, char name[HOLDER_NAME_LEN])
 {
-    struct sha256_ctx ctx;
-    uint8_t digest[SHA256_DIGEST_SIZE];
-    sha256_init(&ctx);
-    sha256_update(&ctx, strlen(holder), (const uint8_t *)holder);
-    sha256_digest(&ctx, sizeof(digest), digest);
-    for (size_t i = 0; i < sizeof(digest); i++)
-        snprintf(name + 2 * i, 3, "%02x", digest[i]);
+    uint64_t h = 0xcbf29ce484222325ULL;
+    for (const unsigned char *p = (const unsigned char *)holder; *p != '\0'; p++)
+        h = (h ^ *p) * 0x100000001b3ULL;
+    snprintf(name, HOLDER_NAME_LEN, "%016llx", (unsigned long long)h);
 }
 
 int hcs_layer_hold(const char *layer_path, const char *holder, hcs_error **err)
@@ -62,7 +62,7 @@ int hcs_layer_hold(const char *layer_path, const char *holder, hcs_error **err)
     if (hfd < 0)
         return hcs_err_errno(err, errno, "hold layer %s: open %s/%s", layer_path, layer_path,
                              HCS_LAYER_HOLDERS);
-    char name[2 * SHA256_DIGEST_SIZE + 1];
+    char name[HOLDER_NAME_LEN];
     holder_file(holder, name);
     /*
      * Not durable: after a crash of the machine every holder is stale anyway (no mount and no
@@ -84,8 +84,14 @@ void hcs_layer_release(const char *layer_path, const char *holder)
     AUTOCLOSE int hfd = open(dir, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
     if (hfd < 0)
         return; /* no holders (or a plain folder) */
-    char name[2 * SHA256_DIGEST_SIZE + 1];
+    char name[HOLDER_NAME_LEN];
     holder_file(holder, name);
+    AUTOFREE char *text = NULL;
+    size_t len = 0;
+    if (hcs_read_file_at(hfd, name, HOLDER_MAX + 1, &text, &len, NULL) < 0)
+        return; /* not held */
+    if (strcmp(text, holder) != 0)
+        return; /* another holder whose name hashes the same: not ours to remove */
     if (unlinkat(hfd, name, 0) < 0 && errno != ENOENT)
         hcs_log(HCS_LOG_WARNING, "release layer %s from \"%s\": remove %s/%s: %s", layer_path,
                 holder, dir, name, strerror(errno));
