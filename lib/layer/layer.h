@@ -79,6 +79,12 @@ void hcs_layer_info_free(hcs_layer_info *info);
 int hcs_layer_info_write(const char *path, const hcs_layer_info *info, hcs_error **err);
 
 /*
+ * The same, atomically but not flushed to disk: for what a crash undoes anyway (Attached: no
+ * mount survives a reboot, and attach and detach correct a stale flag).
+ */
+int hcs_layer_info_update(const char *path, const hcs_layer_info *info, hcs_error **err);
+
+/*
  * The folder holding a read-only layer's filesystem: path/Files for an imported layer, path
  * itself for a plain folder. A writable layer is refused (it is not a read-only layer). Caller
  * frees *out.

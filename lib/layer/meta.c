@@ -144,7 +144,7 @@ int hcs_layer_info_read(const char *path, hcs_layer_info *out, hcs_error **err)
     return 0;
 }
 
-int hcs_layer_info_write(const char *path, const hcs_layer_info *info, hcs_error **err)
+static int info_write(const char *path, const hcs_layer_info *info, bool durable, hcs_error **err)
 {
     if (info->kind != HCS_LAYER_KIND_READONLY && info->kind != HCS_LAYER_KIND_WRITABLE)
         return hcs_err_set(err, E_INVALIDARG, "%s: only read-only and writable layers have a %s",
@@ -173,9 +173,19 @@ int hcs_layer_info_write(const char *path, const hcs_layer_info *info, hcs_error
     AUTOCLOSE int dfd = open(path, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
     if (dfd < 0)
         return hcs_err_errno(err, errno, "layer %s", path);
-    if (hcs_write_file_atomic(dfd, HCS_LAYER_META, text, strlen(text), 0644, true, err) < 0)
+    if (hcs_write_file_atomic(dfd, HCS_LAYER_META, text, strlen(text), 0644, durable, err) < 0)
         return hcs_err_wrap(err, "layer %s", path);
     return 0;
+}
+
+int hcs_layer_info_write(const char *path, const hcs_layer_info *info, hcs_error **err)
+{
+    return info_write(path, info, true, err);
+}
+
+int hcs_layer_info_update(const char *path, const hcs_layer_info *info, hcs_error **err)
+{
+    return info_write(path, info, false, err);
 }
 
 int hcs_layer_files_path(const char *path, char **out, hcs_error **err)

@@ -231,6 +231,8 @@ static int read_writable(const char *path, hcs_layer_info *info, hcs_error **err
                                                          "HcsInitializeWritableLayer first");
 }
 
+static bool mount_root(const char *path);
+
 bool hcs_layer_writable_holds(const char *real_w, const char *parent_real)
 {
     struct stat st;
@@ -241,6 +243,11 @@ bool hcs_layer_writable_holds(const char *real_w, const char *parent_real)
     if (hcs_layer_info_read(real_w, &info, &rerr) < 0)
         return true; /* unreadable: keep the holder rather than lose the layer */
     bool live = info.kind == HCS_LAYER_KIND_WRITABLE && info.attached;
+    if (live && info.backend == HCS_LAYER_BACKEND_OVERLAY) {
+        /* An overlay attach that a reboot or a crash undid holds nothing. */
+        AUTOFREE char *rootfs = hcs_asprintf("%s/%s", real_w, HCS_LAYER_ROOTFS);
+        live = rootfs == NULL || mount_root(rootfs);
+    }
     bool listed = false;
     for (size_t i = 0; live && !listed && i < info.n_parents; i++) {
         AUTOFREE char *real = realpath(info.parents[i], NULL);
@@ -369,6 +376,12 @@ static int attach(const char *path, hcs_layer_info *info, const char *const *par
 {
     if (parents != NULL && n > 0 && check_chain(path, info, parents, n, err) < 0)
         return -1;
+    if (info->attached && info->backend == HCS_LAYER_BACKEND_OVERLAY) {
+        /* Marked attached with nothing mounted: a reboot or a crash undid the attach. */
+        AUTOFREE char *rootfs = hcs_asprintf("%s/%s", path, HCS_LAYER_ROOTFS);
+        if (rootfs != NULL && !mount_root(rootfs))
+            info->attached = false;
+    }
     if (info->attached)
         return hcs_err_set(err, HCS_E_INVALID_STATE,
                            "writable layer %s is already attached (at %s/%s)", path, path,
@@ -383,12 +396,12 @@ static int attach(const char *path, hcs_layer_info *info, const char *const *par
             rc = hcs_err_wrap(err, "LayerData.Layers[%zu]", held);
     if (rc == 0) {
         info->attached = true;
-        rc = hcs_layer_info_write(path, info, err);
+        rc = hcs_layer_info_update(path, info, err);
         if (rc == 0 && attach_view(path, info, err) < 0) {
             rc = -1;
             info->attached = false;
             AUTOERR hcs_error *werr = NULL;
-            if (hcs_layer_info_write(path, info, &werr) < 0)
+            if (hcs_layer_info_update(path, info, &werr) < 0)
                 hcs_log(HCS_LOG_WARNING, "attach %s failed and it stays marked attached: %s", path,
                         werr->message);
         }
@@ -434,15 +447,22 @@ int hcs_layer_attach(const char *path, const char *const *parents, size_t n_pare
     return 0;
 }
 
+/* Whether something is mounted at path (it is the root of a mount). */
+static bool mount_root(const char *path)
+{
+    struct statx stx;
+    return statx(AT_FDCWD, path, AT_SYMLINK_NOFOLLOW, STATX_BASIC_STATS, &stx) == 0 &&
+           (stx.stx_attributes_mask & STATX_ATTR_MOUNT_ROOT) != 0 &&
+           (stx.stx_attributes & STATX_ATTR_MOUNT_ROOT) != 0;
+}
+
 /* Unmount the overlay at rootfs; nothing mounted there (a reboot, a crash) is fine. */
 static int unmount_view(const char *rootfs, hcs_error **err)
 {
-    struct statx stx;
-    if (statx(AT_FDCWD, rootfs, AT_SYMLINK_NOFOLLOW, STATX_BASIC_STATS, &stx) < 0)
+    struct stat st;
+    if (lstat(rootfs, &st) < 0)
         return hcs_err_errno(err, errno, "stat %s", rootfs);
-    bool mount_root = (stx.stx_attributes_mask & STATX_ATTR_MOUNT_ROOT) != 0 &&
-                      (stx.stx_attributes & STATX_ATTR_MOUNT_ROOT) != 0;
-    if (!mount_root) {
+    if (!mount_root(rootfs)) {
         hcs_log(HCS_LOG_INFO, "detach: nothing is mounted at %s any more", rootfs);
         return 0;
     }
@@ -487,7 +507,7 @@ int hcs_layer_detach(const char *path, hcs_error **err)
     }
     if (rc == 0) {
         info.attached = false;
-        if (hcs_layer_info_write(path, &info, err) < 0)
+        if (hcs_layer_info_update(path, &info, err) < 0)
             rc = hcs_err_wrap(err, "detach %s", path);
     }
     if (rc == 0) {

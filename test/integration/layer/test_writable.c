@@ -5,6 +5,7 @@
  */
 #include <dirent.h>
 #include <errno.h>
+#include <sys/mount.h>
 #include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -750,6 +751,37 @@ START_TEST(backend__probe_leaves_nothing_under_the_data_root)
 }
 END_TEST
 
+/* A reboot undoes an overlay attach but not the Attached mark: attach and destroy see through it.
+ */
+START_TEST(attach__after_the_view_vanished_attaches_again_and_holds_nothing)
+{
+    if (hcs_layer_backend() != HCS_LAYER_BACKEND_OVERLAY)
+        return; /* the copy backend's view is a folder: it survives a reboot, attached */
+    char *base = base_layer();
+    char *w = lf_fmt("%s/w", lf.dir);
+    const char *parents[] = {base};
+    LF_OK(hcs_layer_init_writable(w, parents, 1, &e_));
+    LF_OK(hcs_layer_attach(w, NULL, 0, &e_));
+    char *rootfs = lf_fmt("%s/rootfs", w);
+    ck_assert_int_eq(umount2(rootfs, 0), 0); /* what a reboot does */
+    ck_assert(is_attached(w));
+
+    LF_OK(hcs_layer_attach(w, NULL, 0, &e_));
+    assert_content(lf_fmt("%s/a", rootfs), "base a");
+    LF_OK(hcs_layer_detach(w, &e_));
+    ck_assert_int_eq(umount2(rootfs, 0) < 0 ? errno : 0, EINVAL); /* nothing left mounted */
+
+    /* Vanished again: the parent's holder is stale, so the parent can go. */
+    LF_OK(hcs_layer_attach(w, NULL, 0, &e_));
+    ck_assert_int_eq(umount2(rootfs, 0), 0);
+    LF_OK(hcs_layer_destroy(base, &e_));
+    ck_assert(!lf_exists(base));
+    free(rootfs);
+    free(w);
+    free(base);
+}
+END_TEST
+
 HCS_TEST_SUITE(writable_suite)
 {
     Suite *s = suite_create("layer_writable");
@@ -771,6 +803,7 @@ HCS_TEST_SUITE(writable_suite)
     HCS_ADD_ROOT_TEST(tc, copy__changes_are_against_the_merged_parents);
     HCS_ADD_ROOT_TEST(tc, chain__fifty_layers);
     HCS_ADD_ROOT_TEST(tc, chain__three_hundred_layers);
+    HCS_ADD_ROOT_TEST(tc, attach__after_the_view_vanished_attaches_again_and_holds_nothing);
     HCS_ADD_ROOT_TEST(tc, backend__probe_leaves_nothing_under_the_data_root);
     HCS_ADD_ROOT_TEST(tc, backend__environment_forces_it_and_a_bad_value_is_reported);
     suite_add_tcase(s, tc);
