@@ -125,15 +125,11 @@ static int resolve_layers(struct resolution *r, hcs_layer_root *out, hcs_error *
     for (size_t i = 0; i < r->n_layers; i++)
         if (hcs_layer_files_path(r->layers[i], &out->lowers[i], err) < 0)
             return hcs_err_wrap(err, "Storage.Layers[%zu]", i);
-    /* Held only once all are known good: a refused list holds nothing. */
+    /*
+     * Held only once all are known good: a refused list holds nothing. Holding a plain folder
+     * records nothing (it is never written to), and releasing it does nothing.
+     */
     for (size_t i = 0; i < r->n_layers; i++) {
-        hcs_layer_info info;
-        if (hcs_layer_info_read(r->layers[i], &info, err) < 0)
-            return hcs_err_wrap(err, "Storage.Layers[%zu]", i);
-        enum hcs_layer_kind kind = info.kind;
-        hcs_layer_info_free(&info);
-        if (kind != HCS_LAYER_KIND_READONLY)
-            continue; /* a plain folder is never written to */
         if (hcs_layer_hold(r->layers[i], r->holder, err) < 0)
             return hcs_err_wrap(err, "Storage.Layers[%zu]", i);
         r->held[i] = true;
