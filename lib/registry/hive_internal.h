@@ -1,0 +1,20 @@
+/*
+ * hive_internal.h - the byte orders that model.c's comparisons define, shared with hive.c's
+ * searches (which compare from an offset for speed and must agree with them exactly).
+ */
+#ifndef HCS_REGISTRY_HIVE_INTERNAL_H
+#define HCS_REGISTRY_HIVE_INTERNAL_H
+
+/* ASCII letters folded to upper case (as Windows sorts), every other byte as it is. */
+static inline unsigned hcs_reg_fold(unsigned char c)
+{
+    return c >= 'a' && c <= 'z' ? (unsigned)c - 32u : c;
+}
+
+/* A byte's rank in key paths: the end 0, the separator 1, every other byte above both. */
+static inline int hcs_reg_key_rank(unsigned char c)
+{
+    return c == 0 ? 0 : c == '\\' ? 1 : (int)hcs_reg_fold(c) + 2;
+}
+
+#endif

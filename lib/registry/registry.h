@@ -1,0 +1,308 @@
+/*
+ * registry.h - the registry union: a typed, hierarchical key/value store kept as immutable hive
+ * files per layer plus a writable delta per compute system, unioned at lookup (no hive is copied
+ * per system), as Windows containers do.
+ *
+ * Model
+ *   - Five hives (System, Software, Security, Sam, DefaultUser), each its own tree.
+ *   - A key is a path of components separated by '\\' ("ControlSet001\\Services\\Tcpip"), no
+ *     leading, trailing or doubled separator; "" is the hive's root. Components are 1 to 255
+ *     bytes of UTF-8 with no '\\' and no control characters; at most 512 deep. Keys and value
+ *     names compare case-insensitively (ASCII letters folded; other bytes as they are) and keep
+ *     the case they were created with.
+ *   - A value has a name ("" is the key's default value, up to 16383 bytes), a type (the Windows
+ *     REG_* numbers below; any other number is a custom type holding bytes) and data (at most
+ *     HCS_REG_MAX_DATA bytes), encoded as: SZ, EXPAND_SZ: UTF-8 bytes, no terminating NUL;
+ *     MULTI_SZ: each string followed by one NUL ("a","b" is "a\0b\0"; the empty list is "");
+ *     DWORD: 4 bytes little-endian; QWORD: 8 bytes little-endian; the rest: raw bytes.
+ *
+ * Levels and the union (the same rules as overlayfs' whiteouts and opaque folders)
+ *   A view is a stack of levels, nearest first: the system's delta, then the hive files of the
+ *   layer chain (nearest layer first). At one level:
+ *     - a key record says the key exists (PRESENT) and/or that it hides every lower level's
+ *       content at and below it (OPAQUE). A deleted key is OPAQUE without PRESENT (a tombstone);
+ *       a key deleted then created again at the same level is PRESENT|OPAQUE. A key also exists
+ *       at a level when the level has any value or key below it;
+ *     - a value record is PRESENT (with its type and data) or DELETED (a tombstone).
+ *   Lookup of value (K, N): the nearest level with a record for (K, N) decides; but a level
+ *   where K or one of its ancestors is OPAQUE stops the search below it. Subkeys and values of
+ *   K enumerate the merge of the levels down to (and including) the first level where K or an
+ *   ancestor is OPAQUE, the nearest record of each name deciding, tombstones dropped.
+ *
+ * Every function returns 0 or -1 with *err (HRESULT + a message naming the key, value, file or
+ * line at fault), unless it says otherwise.
+ */
+#ifndef HCS_REGISTRY_REGISTRY_H
+#define HCS_REGISTRY_REGISTRY_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "common/error.h"
+
+enum hcs_reg_hive {
+    HCS_REG_HIVE_SYSTEM = 0,
+    HCS_REG_HIVE_SOFTWARE,
+    HCS_REG_HIVE_SECURITY,
+    HCS_REG_HIVE_SAM,
+    HCS_REG_HIVE_DEFAULTUSER,
+    HCS_REG_N_HIVES,
+};
+
+/* REG_* value types. */
+#define HCS_REG_NONE 0u
+#define HCS_REG_SZ 1u
+#define HCS_REG_EXPAND_SZ 2u
+#define HCS_REG_BINARY 3u
+#define HCS_REG_DWORD 4u
+#define HCS_REG_MULTI_SZ 7u
+#define HCS_REG_QWORD 11u
+
+#define HCS_REG_MAX_COMPONENT 255
+#define HCS_REG_MAX_DEPTH 512
+#define HCS_REG_MAX_NAME 16383
+#define HCS_REG_MAX_DATA (1u << 20)
+
+/* --- model (model.c) ------------------------------------------------------------------------ */
+
+/* "System", "Software", "Security", "Sam", "DefaultUser". */
+const char *hcs_reg_hive_name(enum hcs_reg_hive h);
+/* Case-insensitive; also the .reg forms "HKEY_LOCAL_MACHINE\\SYSTEM", "HKLM\\SOFTWARE", ...
+ * are NOT accepted here (reg.c maps them). -1 with *err naming the text when unknown. */
+int hcs_reg_hive_parse(const char *name, enum hcs_reg_hive *out, hcs_error **err);
+
+/* Check a key path (see the model); what names it in the message ("Key.Name"). */
+int hcs_reg_key_check(const char *what, const char *key, hcs_error **err);
+/* Check a value's name, type and data (size limits; DWORD is 4 bytes, QWORD 8, MULTI_SZ ends
+ * with a NUL unless empty, strings are UTF-8 without NUL). */
+int hcs_reg_value_check(const char *what, const char *name, uint32_t type, const uint8_t *data,
+                        size_t len, hcs_error **err);
+
+/* Case-insensitive comparison of two names (<0, 0, >0), ASCII letters folded. */
+int hcs_reg_name_cmp(const char *a, const char *b);
+/* Component-wise case-insensitive comparison of key paths: "A" < "A\\B" < "A\\C" < "AB"; every
+ * descendant of a key sorts right after it and before its next sibling. */
+int hcs_reg_key_cmp(const char *a, const char *b);
+
+/* --- changes: what a delta records and a hive file is built from ------------------------------ */
+
+enum hcs_reg_op {
+    HCS_REG_SET_VALUE = 1, /* creates the key (and its ancestors) when missing */
+    HCS_REG_DELETE_VALUE,
+    HCS_REG_CREATE_KEY, /* and its ancestors */
+    HCS_REG_DELETE_KEY, /* the key, its values and every key below it */
+};
+
+typedef struct hcs_reg_change {
+    enum hcs_reg_op op;
+    enum hcs_reg_hive hive;
+    const char *key;
+    const char *name; /* SET_VALUE, DELETE_VALUE */
+    uint32_t type;    /* SET_VALUE */
+    const uint8_t *data;
+    size_t len;
+} hcs_reg_change;
+
+/* --- levels ---------------------------------------------------------------------------------- */
+
+#define HCS_REG_KEY_PRESENT 1u
+#define HCS_REG_KEY_OPAQUE 2u
+
+typedef struct hcs_reg_value {
+    const char *name;
+    uint32_t type;
+    const uint8_t *data;
+    size_t len;
+    bool deleted; /* a tombstone (enumeration at one level only) */
+} hcs_reg_value;
+
+/*
+ * One level of a view: a hive file or a delta. Pointers given to callbacks (names, data) are
+ * valid during the call only (a hive file's stay valid while it is open).
+ */
+typedef struct hcs_reg_level_ops {
+    /*
+     * The key record of key at this level: HCS_REG_KEY_* bits, 0 when the level has none. Also
+     * sets *has_below (may be NULL) when the level holds anything strictly below key.
+     */
+    unsigned (*key)(const void *self, enum hcs_reg_hive h, const char *key, bool *has_below);
+    /* The value record (key, name): 1 found (out->deleted tells a tombstone), 0 none. */
+    int (*value)(const void *self, enum hcs_reg_hive h, const char *key, const char *name,
+                 hcs_reg_value *out);
+    /*
+     * Call fn for every direct child key name of key recorded at this level (from a key record
+     * or implied by content below it), in hcs_reg_name_cmp order, with its key bits (0 when only
+     * implied). fn returning non-zero stops the walk and is returned.
+     */
+    int (*subkeys)(const void *self, enum hcs_reg_hive h, const char *key,
+                   int (*fn)(void *ctx, const char *name, unsigned bits), void *ctx);
+    /* Every value record of key at this level (tombstones included), in name order. */
+    int (*values)(const void *self, enum hcs_reg_hive h, const char *key,
+                  int (*fn)(void *ctx, const hcs_reg_value *v), void *ctx);
+} hcs_reg_level_ops;
+
+typedef struct hcs_reg_level {
+    const hcs_reg_level_ops *ops;
+    const void *self;
+} hcs_reg_level;
+
+/* --- hive files (hive.c) ------------------------------------------------------------------- */
+
+/*
+ * A hive file holds one level of one hive: sorted key records (bits) and value records
+ * (present or tombstone), designed to be memory-mapped and binary-searched. Versioned and
+ * checksummed: a header (magic "HCSHIVE\0", format version, the hive, counts, section offsets,
+ * a checksum of the header and one of the body).
+ */
+typedef struct hcs_reg_hive_file hcs_reg_hive_file;
+
+/*
+ * Write dirfd/name (atomically: a temporary file renamed, fsync'd) holding the level that
+ * changes (all of hive h; applied in order, later ones winning) make over an empty level: a
+ * DELETE_KEY leaves an OPAQUE tombstone and drops what the same changes put below it earlier;
+ * a later SET_VALUE or CREATE_KEY below it re-creates the key as PRESENT|OPAQUE.
+ */
+int hcs_reg_hive_write(int dirfd, const char *name, enum hcs_reg_hive h,
+                       const hcs_reg_change *changes, size_t n, hcs_error **err);
+
+/* The same from an existing level (e.g. a delta, for HcsExportLayer): its records for h. */
+int hcs_reg_hive_write_level(int dirfd, const char *name, enum hcs_reg_hive h,
+                             const hcs_reg_level *level, hcs_error **err);
+
+/*
+ * Open (mmap, read-only) and check the header and the section bounds against the file size:
+ * O(1) in the number of keys. A truncated or corrupt header, a wrong magic or a newer version is
+ * refused with HCS_E_INVALID_LAYER naming the file. Accessors bounds-check every record, so a
+ * corrupt body never crashes (it reads as missing records).
+ */
+int hcs_reg_hive_open(int dirfd, const char *name, hcs_reg_hive_file **out, hcs_error **err);
+/* The same over a caller's buffer (not copied; kept until close), for fuzzing and tests. */
+int hcs_reg_hive_open_mem(const void *data, size_t len, const char *name, hcs_reg_hive_file **out,
+                          hcs_error **err);
+/* Check the whole file: the body checksum, each record's bounds, order and encoding. */
+int hcs_reg_hive_verify(const hcs_reg_hive_file *f, hcs_error **err);
+enum hcs_reg_hive hcs_reg_hive_of(const hcs_reg_hive_file *f);
+size_t hcs_reg_hive_records(const hcs_reg_hive_file *f);
+hcs_reg_level hcs_reg_hive_level(const hcs_reg_hive_file *f);
+void hcs_reg_hive_close(hcs_reg_hive_file *f);
+
+/* --- the delta (delta.c) ------------------------------------------------------------------- */
+
+/*
+ * A system's writable level: an append-only log of changes, each record length-prefixed and
+ * checksummed, fsync'd before hcs_reg_delta_apply returns (nothing acknowledged is lost), kept
+ * in memory as a sorted level. Opening replays the log up to the last complete, valid record
+ * and truncates what follows (a torn write at a crash).
+ */
+typedef struct hcs_reg_delta hcs_reg_delta;
+
+/* Open (creating if missing) the log dirfd/name and replay it. */
+int hcs_reg_delta_open(int dirfd, const char *name, hcs_reg_delta **out, hcs_error **err);
+/* A delta with no file (a read-only root): changes live in memory only. */
+int hcs_reg_delta_new_memory(hcs_reg_delta **out, hcs_error **err);
+/* Check, then append and fsync changes as one record; then apply them in memory. All or none. */
+int hcs_reg_delta_apply(hcs_reg_delta *d, const hcs_reg_change *changes, size_t n, hcs_error **err);
+hcs_reg_level hcs_reg_delta_level(const hcs_reg_delta *d);
+void hcs_reg_delta_close(hcs_reg_delta *d);
+
+/* --- views (view.c) ------------------------------------------------------------------------ */
+
+typedef struct hcs_reg_view hcs_reg_view;
+
+/*
+ * A view of levels[0..n) (nearest first; the caller keeps them alive, e.g. the delta first,
+ * then each layer's hive files). O(n): nothing is copied.
+ */
+int hcs_reg_view_new(const hcs_reg_level *levels, size_t n, hcs_reg_view **out, hcs_error **err);
+void hcs_reg_view_free(hcs_reg_view *v);
+
+/* Whether key exists in hive h of the view. */
+bool hcs_reg_view_key_exists(const hcs_reg_view *v, enum hcs_reg_hive h, const char *key);
+/*
+ * Value (key, name): 1 found (*out's pointers valid while the levels are unchanged), 0 not
+ * found, -1 out of memory (a key longer than 511 bytes needs a heap buffer).
+ */
+int hcs_reg_view_get(const hcs_reg_view *v, enum hcs_reg_hive h, const char *key, const char *name,
+                     hcs_reg_value *out);
+/* The key's subkeys (names as the nearest level spells them) and values, merged, sorted. */
+int hcs_reg_view_subkeys(const hcs_reg_view *v, enum hcs_reg_hive h, const char *key,
+                         int (*fn)(void *ctx, const char *name), void *ctx);
+int hcs_reg_view_values(const hcs_reg_view *v, enum hcs_reg_hive h, const char *key,
+                        int (*fn)(void *ctx, const hcs_reg_value *val), void *ctx);
+
+/* --- .reg files (reg.c) -------------------------------------------------------------------- */
+
+/*
+ * Parse the text of a "Windows Registry Editor Version 5.00" file (UTF-8 here; a UTF-8 BOM is
+ * allowed; CRLF or LF; "REGEDIT4" also accepted) into changes: [HKEY_LOCAL_MACHINE\SYSTEM\K]
+ * (HKLM, HKEY_USERS\.DEFAULT for DefaultUser, ...), [-KEY], "name"=-, @=..., "name"="string",
+ * dword:XXXXXXXX, hex:..., hex(0)..hex(b) and hex(N) for custom types, continuation lines
+ * ending in '\\', comments (;). Errors name the line number and what was expected.
+ * *changes (an array of n) and everything it points to are freed with hcs_reg_changes_free.
+ */
+int hcs_reg_parse(const char *text, size_t len, const char *what, hcs_reg_change **changes,
+                  size_t *n, hcs_error **err);
+void hcs_reg_changes_free(hcs_reg_change *changes, size_t n);
+
+/* Write key (and, recursively, its subkeys) of hive h in view v as .reg text (caller frees). */
+int hcs_reg_export(const hcs_reg_view *v, enum hcs_reg_hive h, const char *key, char **out,
+                   size_t *len, hcs_error **err);
+
+/* --- a compute system's registry (system.c, json.c, serve.c) -------------------------------- */
+
+struct cJSON;
+
+/* Where a layer keeps its hive files: <layer>/Hives/<Hive>_Delta (the names Windows uses). */
+#define HCS_REG_HIVES_DIR "Hives"
+#define HCS_REG_DELTA_SUFFIX "_Delta"
+/* A writable layer's delta log: <writable layer>/Hives/delta.log. */
+#define HCS_REG_DELTA_LOG "delta.log"
+
+typedef struct hcs_reg_system hcs_reg_system;
+
+/*
+ * Open a system's registry: the hive files <layer>/Hives/<Hive>_Delta of each layer (nearest
+ * first; a layer without Hives/ contributes nothing; plain folders too), under the delta log
+ * delta_dir/delta.log (delta_dir created if missing; NULL: a delta in memory only, for a
+ * read-only root). Cost O(layers): hive files are mapped, not read.
+ */
+int hcs_reg_system_open(const char *const *layers, size_t n, const char *delta_dir,
+                        hcs_reg_system **out, hcs_error **err);
+const hcs_reg_view *hcs_reg_system_view(const hcs_reg_system *s);
+hcs_reg_delta *hcs_reg_system_delta(hcs_reg_system *s);
+void hcs_reg_system_close(hcs_reg_system *s);
+
+/*
+ * Apply a RegistryChanges document ({"AddValues": [RegistryValue...], "DeleteKeys":
+ * [RegistryKey...]}, already validated by the schema) to the system's delta as one batch.
+ * what names it in messages ("Container.RegistryChanges"): a refused change names its field,
+ * e.g. "Container.RegistryChanges.AddValues[2].BinaryValue: 2 MiB is over the 1 MiB limit".
+ */
+int hcs_reg_apply_json(hcs_reg_system *s, const struct cJSON *changes, const char *what,
+                       hcs_error **err);
+
+/*
+ * The answer to a registry query: {"Hive": "System", "Key": "...", "Subkeys": ["..."],
+ * "Values": [RegistryValue...]} with values in the RegistryValue shape of the schema
+ * (StringValue, DWordValue, QWordValue, BinaryValue base64, CustomType). A missing key gives
+ * HCS_E_FILE_NOT_FOUND naming it.
+ */
+struct cJSON *hcs_reg_query_json(const hcs_reg_system *s, enum hcs_reg_hive h, const char *key,
+                                 hcs_error **err);
+
+/*
+ * The in-container protocol (hcsreg <-> the monitor, one SOCK_SEQPACKET message each way). A
+ * request is the client's arguments as NUL-terminated strings, reg.exe style:
+ *   query KEY [/v NAME | /ve] [/s]      add KEY [/v NAME | /ve] [/t TYPE] [/d DATA] [/f]
+ *   delete KEY [/v NAME | /ve | /va] [/f]   export KEY        import <the .reg text>
+ * KEY is HKLM\SYSTEM\..., HKEY_LOCAL_MACHINE\SOFTWARE\..., HKU\.DEFAULT\... (as in .reg files).
+ * The answer is one status byte (0 success, 1 failure, 2 usage error) followed by the text to
+ * print (reg.exe-like output, the .reg text of an export, or the error message).
+ * hcs_reg_serve answers any request (*answer malloc'ed); -1 only when out of memory.
+ */
+#define HCS_REG_SERVE_MAX (8u << 20)
+int hcs_reg_serve(hcs_reg_system *s, const char *req, size_t len, char **answer,
+                  size_t *answer_len);
+
+#endif
