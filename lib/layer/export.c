@@ -17,6 +17,11 @@
  * a symlink is archived, never followed. Overlay whiteouts (0/0 character devices) become
  * .wh.NAME files, opaque folders (trusted.overlay.opaque=y) a .wh..wh..opq file; trusted.overlay.*
  * is never exported. Holes of sparse files become pax sparse entries (GNU sparse format 1.0).
+ *
+ * A layer's registry goes with it as "Hives/..." entries among the tree's root entries (in the
+ * same order): a read-only layer's Hives/ folder as it is; a writable layer's delta log
+ * (W/Hives/delta.log) as one hive file <Hive>_Delta per hive it changes, written into a
+ * temporary folder under W from a copy of the log (the live log is never opened for writing).
  */
 #include <archive.h>
 #include <archive_entry.h>
@@ -36,6 +41,7 @@
 #include "common/cleanup.h"
 #include "common/util.h"
 #include "layer.h"
+#include "registry/registry.h"
 
 #define CHUNK ((size_t)256 << 10)     /* file data read and written at a time */
 #define TAR_RECORD 10240              /* the archive ends padded to tar's record size */
@@ -66,6 +72,7 @@ typedef struct exporter {
     int out_fd;          /* the archive file, or -1 (hash only) */
     const char *out_name;
     bool skip_out; /* the archive file lies in the tree: leave it out */
+    int hives_dfd; /* the folder holding a "Hives" folder exported at the root, or -1 */
     dev_t out_dev;
     ino_t out_ino;
     struct sha256_ctx sha;
@@ -789,8 +796,31 @@ static int walk(exporter *x, int dfd, size_t plen, hcs_error **err)
         else
             rc = emit_marker(x, err);
     }
-    for (; rc == 0 && i < n; i++)
+    /* The registry's "Hives" folder takes its place among the root's entries. */
+    child hives = {.name = (char *)HCS_LAYER_HIVES, .out = (char *)HCS_LAYER_HIVES};
+    bool hives_due = plen == 0 && x->hives_dfd >= 0;
+    if (rc == 0 && hives_due &&
+        fstatat(x->hives_dfd, HCS_LAYER_HIVES, &hives.st, AT_SYMLINK_NOFOLLOW) < 0)
+        rc = hcs_err_errno(err, errno, "the registry folder %s", HCS_LAYER_HIVES);
+    for (; rc == 0 && i < n; i++) {
+        int c = hives_due ? strcmp(kids[i].out, HCS_LAYER_HIVES) : -1;
+        if (c == 0) {
+            rc = hcs_err_set(err, HCS_E_INVALID_LAYER,
+                             "%s/%s: the layer's files hold a root entry named %s, which the "
+                             "archive entries of the layer's registry use",
+                             x->root, kids[i].name, HCS_LAYER_HIVES);
+            break;
+        }
+        if (c > 0) {
+            hives_due = false;
+            rc = emit_child(x, x->hives_dfd, plen, &hives, err);
+            if (rc < 0)
+                break;
+        }
         rc = emit_child(x, dfd, plen, &kids[i], err);
+    }
+    if (rc == 0 && hives_due)
+        rc = emit_child(x, x->hives_dfd, plen, &hives, err);
     children_free(kids, n);
     return rc;
 }
@@ -799,7 +829,7 @@ static int walk(exporter *x, int dfd, size_t plen, hcs_error **err)
  * Write the tree at root to out_fd (-1: hash only), compressed as o says, and give the sha256
  * of the uncompressed tar in digest.
  */
-static int export_tree(const char *root, int out_fd, const char *out_name,
+static int export_tree(const char *root, const char *hives_parent, int out_fd, const char *out_name,
                        const hcs_layer_export_opts *o, uint8_t digest[SHA256_DIGEST_SIZE],
                        hcs_error **err)
 {
@@ -808,12 +838,19 @@ static int export_tree(const char *root, int out_fd, const char *out_name,
         hcs_err_errno(err, errno, "layer files %s", root);
         return -1;
     }
+    AUTOCLOSE int hfd = -1;
+    if (hives_parent != NULL &&
+        (hfd = open(hives_parent, O_RDONLY | O_DIRECTORY | O_CLOEXEC)) < 0) {
+        hcs_err_errno(err, errno, "the folder %s", hives_parent);
+        return -1;
+    }
     exporter x = {
         .root = root,
         .deterministic = o->deterministic,
         .timestamp = o->timestamp,
         .out_fd = out_fd,
         .out_name = out_name,
+        .hives_dfd = hfd,
     };
     struct stat ost;
     if (out_fd >= 0 && fstat(out_fd, &ost) == 0) {
@@ -858,7 +895,7 @@ int hcs_layer_digest_tree(const char *files_dir, char diff_id[HCS_LAYER_DIGEST_L
     uint8_t d[SHA256_DIGEST_SIZE];
     if (files_dir == NULL)
         return hcs_err_set(err, E_INVALIDARG, "no folder to digest");
-    if (export_tree(files_dir, -1, NULL, &plain, d, err) < 0)
+    if (export_tree(files_dir, NULL, -1, NULL, &plain, d, err) < 0)
         return -1;
     hcs_layer_digest_text(d, diff_id);
     return 0;
@@ -866,16 +903,135 @@ int hcs_layer_digest_tree(const char *files_dir, char diff_id[HCS_LAYER_DIGEST_L
 
 /* --- hcs_layer_export -------------------------------------------------------------------- */
 
-/* What the layer at path exports: *tree, and *tmp (a folder to remove after) for copy. */
-static int export_source(const char *path, char **tree, char **tmp, hcs_error **err)
+/* Copy the file from_dfd/name to to_dfd/name (mode 0600). */
+static int copy_file(int from_dfd, int to_dfd, const char *name, const char *what, hcs_error **err)
 {
-    *tree = *tmp = NULL;
+    AUTOCLOSE int in = openat(from_dfd, name, O_RDONLY | O_NOFOLLOW | O_CLOEXEC);
+    if (in < 0)
+        return hcs_err_errno(err, errno, "open %s", what);
+    AUTOCLOSE int out = openat(to_dfd, name, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
+    if (out < 0)
+        return hcs_err_errno(err, errno, "copy %s", what);
+    AUTOFREE char *buf = malloc(CHUNK);
+    if (buf == NULL)
+        return oom(err);
+    for (;;) {
+        ssize_t n = read(in, buf, CHUNK);
+        if (n < 0 && errno == EINTR)
+            continue;
+        if (n < 0)
+            return hcs_err_errno(err, errno, "read %s", what);
+        if (n == 0)
+            return 0;
+        if (full_write(out, buf, (size_t)n) < 0)
+            return hcs_err_errno(err, errno, "copy %s", what);
+    }
+}
+
+/*
+ * Writable layer path with a delta log: its changes as hive files in tmp/Hives (tmp a new
+ * folder under path). *any tells whether some hive has changes.
+ */
+static int delta_hives(const char *path, const char *tmp, bool *any, hcs_error **err)
+{
+    *any = false;
+    AUTOFREE char *log = hcs_asprintf("%s/%s/%s", path, HCS_REG_HIVES_DIR, HCS_REG_DELTA_LOG);
+    AUTOFREE char *src = hcs_asprintf("%s/%s", path, HCS_REG_HIVES_DIR);
+    if (log == NULL || src == NULL)
+        return oom(err);
+    AUTOCLOSE int sfd = open(src, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+    AUTOCLOSE int tfd = open(tmp, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+    if (sfd < 0 || tfd < 0)
+        return hcs_err_errno(err, errno, "open %s", sfd < 0 ? src : tmp);
+    /* A copy: opening a log may truncate a torn last record, which a running system may be
+     * writing right now. */
+    if (copy_file(sfd, tfd, HCS_REG_DELTA_LOG, log, err) < 0)
+        return -1;
+    if (mkdirat(tfd, HCS_REG_HIVES_DIR, 0755) < 0)
+        return hcs_err_errno(err, errno, "create %s/%s", tmp, HCS_REG_HIVES_DIR);
+    AUTOCLOSE int hfd = openat(tfd, HCS_REG_HIVES_DIR, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+    if (hfd < 0)
+        return hcs_err_errno(err, errno, "open %s/%s", tmp, HCS_REG_HIVES_DIR);
+    hcs_reg_delta *d = NULL;
+    if (hcs_reg_delta_open(tfd, HCS_REG_DELTA_LOG, &d, err) < 0)
+        return hcs_err_wrap(err, "registry delta %s", log);
+    int rc = 0;
+    for (int h = 0; rc == 0 && h < HCS_REG_N_HIVES; h++) {
+        AUTOFREE char *name =
+            hcs_asprintf("%s%s", hcs_reg_hive_name((enum hcs_reg_hive)h), HCS_REG_DELTA_SUFFIX);
+        if (name == NULL) {
+            rc = oom(err);
+            break;
+        }
+        /* The delta's records as changes (value tombstones included), written as a level. */
+        hcs_reg_change *changes = NULL;
+        size_t n = 0;
+        rc = hcs_reg_delta_changes(d, (enum hcs_reg_hive)h, &changes, &n, err);
+        if (rc == 0 && n > 0) /* a hive the delta does not change has no file */
+            rc = hcs_reg_hive_write(hfd, name, (enum hcs_reg_hive)h, changes, n, err);
+        free(changes);
+        if (rc < 0) {
+            hcs_err_wrap(err, "registry delta %s", log);
+            break;
+        }
+        *any |= n > 0;
+    }
+    hcs_reg_delta_close(d);
+    return rc;
+}
+
+/*
+ * The registry path exports: *hives_parent, a folder holding the "Hives" folder to export (or
+ * NULL), and *tmp, a folder to remove afterwards (or NULL).
+ */
+static int export_hives(const char *path, enum hcs_layer_kind kind, char **hives_parent, char **tmp,
+                        hcs_error **err)
+{
+    *hives_parent = *tmp = NULL;
+    struct stat st;
+    AUTOFREE char *hives = hcs_asprintf("%s/%s", path, HCS_REG_HIVES_DIR);
+    AUTOFREE char *log = hcs_asprintf("%s/%s/%s", path, HCS_REG_HIVES_DIR, HCS_REG_DELTA_LOG);
+    if (hives == NULL || log == NULL)
+        return oom(err);
+    if (kind == HCS_LAYER_KIND_READONLY) {
+        if (lstat(hives, &st) < 0)
+            return errno == ENOENT ? 0 : hcs_err_errno(err, errno, "layer %s", hives);
+        if (!S_ISDIR(st.st_mode))
+            return hcs_err_set(err, HCS_E_INVALID_LAYER, "layer %s is not a folder", hives);
+        *hives_parent = strdup(path);
+        return *hives_parent == NULL ? oom(err) : 0;
+    }
+    if (kind != HCS_LAYER_KIND_WRITABLE)
+        return 0; /* a plain folder: its Hives/, if any, is part of its files */
+    if (lstat(log, &st) < 0)
+        return errno == ENOENT ? 0 : hcs_err_errno(err, errno, "layer %s", log);
+    AUTOFREE char *dir = hcs_asprintf("%s/.export-hives.XXXXXX", path);
+    if (dir == NULL)
+        return oom(err);
+    if (mkdtemp(dir) == NULL)
+        return hcs_err_errno(err, errno, "layer %s: create a folder for its registry", path);
+    *tmp = steal_ptr(&dir);
+    bool any = false;
+    if (delta_hives(path, *tmp, &any, err) < 0)
+        return -1;
+    if (any && (*hives_parent = strdup(*tmp)) == NULL)
+        return oom(err);
+    return 0;
+}
+
+/* What the layer at path exports: *tree, and *tmp (a folder to remove after) for copy. */
+static int export_source(const char *path, char **tree, char **tmp, char **hives_parent,
+                         char **hives_tmp, hcs_error **err)
+{
+    *tree = *tmp = *hives_parent = *hives_tmp = NULL;
     hcs_layer_info info;
     if (hcs_layer_info_read(path, &info, err) < 0)
         return -1;
     enum hcs_layer_kind kind = info.kind;
     enum hcs_layer_backend backend = info.backend;
     hcs_layer_info_free(&info);
+    if (export_hives(path, kind, hives_parent, hives_tmp, err) < 0)
+        return -1;
     if (kind == HCS_LAYER_KIND_FOLDER)
         *tree = strdup(path);
     else if (kind == HCS_LAYER_KIND_READONLY || backend == HCS_LAYER_BACKEND_OVERLAY)
@@ -936,10 +1092,12 @@ int hcs_layer_export(const char *layer_path, const char *archive_path,
         return hcs_err_set(err, E_INVALIDARG, "export %s: archive path %s names no file",
                            layer_path, archive_path);
 
-    AUTOFREE char *tree = NULL, *copy_dir = NULL;
-    if (export_source(layer_path, &tree, &copy_dir, err) < 0) {
+    AUTOFREE char *tree = NULL, *copy_dir = NULL, *hives_parent = NULL, *hives_dir = NULL;
+    if (export_source(layer_path, &tree, &copy_dir, &hives_parent, &hives_dir, err) < 0) {
         if (copy_dir != NULL)
             hcs_remove_tree_at(AT_FDCWD, copy_dir, NULL);
+        if (hives_dir != NULL)
+            hcs_remove_tree_at(AT_FDCWD, hives_dir, NULL);
         return hcs_err_wrap(err, "export %s", layer_path);
     }
 
@@ -954,7 +1112,7 @@ int hcs_layer_export(const char *layer_path, const char *archive_path,
         hcs_err_errno(err, errno, "export %s: create the archive in %s", layer_path, dir);
     else if (fchmod(fd, 0644) < 0)
         hcs_err_errno(err, errno, "export %s: chmod %s", layer_path, tmp);
-    else if (export_tree(tree, fd, final, o, d, err) < 0)
+    else if (export_tree(tree, hives_parent, fd, final, o, d, err) < 0)
         hcs_err_wrap(err, "export %s", layer_path);
     else if (fsync(fd) < 0)
         hcs_err_errno(err, errno, "export %s: flush %s", layer_path, final);
@@ -968,6 +1126,8 @@ int hcs_layer_export(const char *layer_path, const char *archive_path,
         rc = hcs_err_errno(err, errno, "export %s: flush the folder %s", layer_path, dir);
     if (copy_dir != NULL)
         hcs_remove_tree_at(AT_FDCWD, copy_dir, NULL);
+    if (hives_dir != NULL)
+        hcs_remove_tree_at(AT_FDCWD, hives_dir, NULL);
     if (rc == 0 && diff_id != NULL)
         hcs_layer_digest_text(d, diff_id);
     return rc;

@@ -22,6 +22,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <poll.h>
 #include <pthread.h>
 #include <sys/eventfd.h>
@@ -33,6 +34,7 @@
 #include "common/cleanup.h"
 #include "common/util.h"
 #include "layer.h"
+#include "registry/registry.h"
 #include "unpack.h"
 
 #define TMP_PREFIX ".hcs-import."
@@ -525,6 +527,259 @@ static int make_temp(int pfd, const char *parent, const char *base, char *name, 
     return hcs_err_set(err, E_FAIL, "cannot make a temporary folder in %s", parent);
 }
 
+/* --- registry hives --------------------------------------------------------------------------- */
+
+/*
+ * The archive's Hives/ entries, once unpacked: a <Hive>_Delta file (any case) must be a valid
+ * hive file of that hive; the changes of <Hive>.reg files (any case; each change goes to its
+ * own hive, whatever the file's name) are written as <Hive>_Delta files, and the .reg files
+ * removed, so that the layer holds only what lib/registry reads and exports as it was imported.
+ * Any other file in Hives/ is kept as it is. The diff id stays that of the archive as given.
+ */
+#define REG_TEXT_MAX (64u << 20)
+
+/* The hive whose file name is "<Hive><suffix>" (any case), or -1. */
+static int hive_named(const char *name, const char *suffix)
+{
+    for (int h = 0; h < HCS_REG_N_HIVES; h++) {
+        const char *hn = hcs_reg_hive_name((enum hcs_reg_hive)h);
+        size_t l = strlen(hn);
+        if (strncasecmp(name, hn, l) == 0 && strcasecmp(name + l, suffix) == 0)
+            return h;
+    }
+    return -1;
+}
+
+/* The failure *inner about archive entry Hives/name, as an invalid layer (out of memory stays). */
+static int hive_entry_fail(hcs_error **err, hcs_error **inner, const char *name)
+{
+    HRESULT hr =
+        *inner != NULL && (*inner)->hr == E_OUTOFMEMORY ? E_OUTOFMEMORY : HCS_E_INVALID_LAYER;
+    hcs_err_set(err, hr, "%s/%s: %s", HCS_LAYER_HIVES, name,
+                *inner != NULL ? (*inner)->message : "invalid");
+    hcs_err_free(*inner);
+    *inner = NULL;
+    return -1;
+}
+
+/* Hives/name is a valid hive file of hive h. */
+static int check_hive_file(int hfd, const char *name, enum hcs_reg_hive h, hcs_error **err)
+{
+    hcs_error *e = NULL;
+    hcs_reg_hive_file *f = NULL;
+    if (hcs_reg_hive_open(hfd, name, &f, &e) < 0 || hcs_reg_hive_verify(f, &e) < 0) {
+        hcs_reg_hive_close(f);
+        return hive_entry_fail(err, &e, name);
+    }
+    enum hcs_reg_hive got = hcs_reg_hive_of(f);
+    hcs_reg_hive_close(f);
+    if (got != h)
+        return hcs_err_set(err, HCS_E_INVALID_LAYER, "%s/%s: holds the %s hive, not %s",
+                           HCS_LAYER_HIVES, name, hcs_reg_hive_name(got), hcs_reg_hive_name(h));
+    return 0;
+}
+
+typedef struct reg_file {
+    char *name;
+    hcs_reg_change *changes;
+    size_t n;
+} reg_file;
+
+typedef struct hives_scan {
+    char **names; /* every entry of Hives/, sorted */
+    size_t n_names;
+    const char *delta[HCS_REG_N_HIVES]; /* the <Hive>_Delta file of each hive */
+    reg_file *regs;                     /* the <Hive>.reg files, in name order */
+    size_t n_regs;
+} hives_scan;
+
+static void hives_scan_free(hives_scan *s)
+{
+    for (size_t i = 0; i < s->n_regs; i++)
+        hcs_reg_changes_free(s->regs[i].changes, s->regs[i].n);
+    free(s->regs);
+    for (size_t i = 0; i < s->n_names; i++)
+        free(s->names[i]);
+    free(s->names);
+}
+
+static int str_cmp(const void *a, const void *b)
+{
+    return strcmp(*(char *const *)a, *(char *const *)b);
+}
+
+static int list_hives(int hfd, hives_scan *s, hcs_error **err)
+{
+    int fd = fcntl(hfd, F_DUPFD_CLOEXEC, 0);
+    DIR *d = fd >= 0 ? fdopendir(fd) : NULL;
+    if (d == NULL) {
+        int e = errno;
+        if (fd >= 0)
+            close(fd);
+        return hcs_err_errno(err, e, "list %s", HCS_LAYER_HIVES);
+    }
+    int rc = 0;
+    size_t cap = 0;
+    for (;;) {
+        errno = 0;
+        const struct dirent *de = readdir(d);
+        if (de == NULL) {
+            if (errno != 0)
+                rc = hcs_err_errno(err, errno, "list %s", HCS_LAYER_HIVES);
+            break;
+        }
+        if (strcmp(de->d_name, ".") == 0 || strcmp(de->d_name, "..") == 0)
+            continue;
+        if (s->n_names == cap) {
+            cap = cap ? cap * 2 : 8;
+            char **nn = realloc(s->names, cap * sizeof(*nn));
+            if (nn == NULL) {
+                rc = hcs_err_set(err, E_OUTOFMEMORY, "out of memory");
+                break;
+            }
+            s->names = nn;
+        }
+        if ((s->names[s->n_names] = strdup(de->d_name)) == NULL) {
+            rc = hcs_err_set(err, E_OUTOFMEMORY, "out of memory");
+            break;
+        }
+        s->n_names++;
+    }
+    closedir(d);
+    if (rc == 0 && s->n_names > 1)
+        qsort(s->names, s->n_names, sizeof(*s->names), str_cmp);
+    return rc;
+}
+
+/* Hives/name is a regular file (archives may hold links or folders of any name). */
+static int regular_entry(int hfd, const char *name, hcs_error **err)
+{
+    struct stat st;
+    if (fstatat(hfd, name, &st, AT_SYMLINK_NOFOLLOW) < 0)
+        return hcs_err_errno(err, errno, "%s/%s", HCS_LAYER_HIVES, name);
+    if (!S_ISREG(st.st_mode))
+        return hcs_err_set(err, HCS_E_INVALID_LAYER,
+                           "%s/%s: a registry file must be a regular file", HCS_LAYER_HIVES, name);
+    return 0;
+}
+
+/* Sort the entries of Hives/: check the hive files, parse the .reg files. */
+static int scan_hives(int hfd, hives_scan *s, hcs_error **err)
+{
+    if (list_hives(hfd, s, err) < 0)
+        return -1;
+    for (size_t i = 0; i < s->n_names; i++) {
+        const char *name = s->names[i];
+        int h = hive_named(name, HCS_REG_DELTA_SUFFIX);
+        if (h >= 0) {
+            if (s->delta[h] != NULL)
+                return hcs_err_set(err, HCS_E_INVALID_LAYER,
+                                   "%s/%s and %s/%s are both the %s hive (names are "
+                                   "case-insensitive)",
+                                   HCS_LAYER_HIVES, s->delta[h], HCS_LAYER_HIVES, name,
+                                   hcs_reg_hive_name((enum hcs_reg_hive)h));
+            if (regular_entry(hfd, name, err) < 0 ||
+                check_hive_file(hfd, name, (enum hcs_reg_hive)h, err) < 0)
+                return -1;
+            s->delta[h] = name;
+            continue;
+        }
+        if (hive_named(name, ".reg") < 0)
+            continue; /* not ours: kept as it is */
+        if (regular_entry(hfd, name, err) < 0)
+            return -1;
+        AUTOFREE char *text = NULL;
+        size_t len = 0;
+        AUTOFREE char *what = hcs_asprintf("%s/%s", HCS_LAYER_HIVES, name);
+        hcs_error *e = NULL;
+        if (what == NULL)
+            return hcs_err_set(err, E_OUTOFMEMORY, "out of memory");
+        if (hcs_read_file_at(hfd, name, REG_TEXT_MAX, &text, &len, &e) < 0)
+            return hive_entry_fail(err, &e, name);
+        reg_file *r = realloc(s->regs, (s->n_regs + 1) * sizeof(*r));
+        if (r == NULL)
+            return hcs_err_set(err, E_OUTOFMEMORY, "out of memory");
+        s->regs = r;
+        r = &s->regs[s->n_regs];
+        *r = (reg_file){.name = s->names[i]};
+        int rc = hcs_reg_parse(text, len, what, &r->changes, &r->n, &e);
+        s->n_regs++; /* freed by hives_scan_free either way */
+        if (rc < 0) {
+            /* The parser's message already names the entry and the line. */
+            HRESULT hr = e != NULL && e->hr == E_OUTOFMEMORY ? E_OUTOFMEMORY : HCS_E_INVALID_LAYER;
+            hcs_err_set(err, hr, "%s", e != NULL ? e->message : what);
+            hcs_err_free(e);
+            return -1;
+        }
+    }
+    return 0;
+}
+
+/* Write the changes of the .reg files as hive files, then remove the .reg files. */
+static int convert_regs(int hfd, hives_scan *s, hcs_error **err)
+{
+    size_t total = 0;
+    for (size_t i = 0; i < s->n_regs; i++)
+        total += s->regs[i].n;
+    AUTOFREE hcs_reg_change *all = calloc(total ? total : 1, sizeof(*all));
+    if (all == NULL)
+        return hcs_err_set(err, E_OUTOFMEMORY, "out of memory");
+    const char *first[HCS_REG_N_HIVES] = {NULL}; /* the first .reg file touching each hive */
+    size_t k = 0;
+    for (size_t i = 0; i < s->n_regs; i++) {
+        for (size_t j = 0; j < s->regs[i].n; j++) {
+            const hcs_reg_change *c = &s->regs[i].changes[j];
+            if ((unsigned)c->hive < HCS_REG_N_HIVES && first[c->hive] == NULL)
+                first[c->hive] = s->regs[i].name;
+            all[k++] = *c;
+        }
+    }
+    for (int h = 0; h < HCS_REG_N_HIVES; h++) {
+        if (first[h] == NULL)
+            continue;
+        const char *hn = hcs_reg_hive_name((enum hcs_reg_hive)h);
+        if (s->delta[h] != NULL)
+            return hcs_err_set(err, HCS_E_INVALID_LAYER,
+                               "%s/%s and %s/%s both give the %s hive: an archive holds "
+                               "either a hive file or .reg files for a hive, not both",
+                               HCS_LAYER_HIVES, first[h], HCS_LAYER_HIVES, s->delta[h], hn);
+        AUTOFREE char *out = hcs_asprintf("%s%s", hn, HCS_REG_DELTA_SUFFIX);
+        if (out == NULL)
+            return hcs_err_set(err, E_OUTOFMEMORY, "out of memory");
+        if (hcs_reg_hive_write(hfd, out, (enum hcs_reg_hive)h, all, total, err) < 0)
+            return hcs_err_wrap(err, "%s/%s", HCS_LAYER_HIVES, first[h]);
+    }
+    for (size_t i = 0; i < s->n_regs; i++)
+        if (unlinkat(hfd, s->regs[i].name, 0) < 0)
+            return hcs_err_errno(err, errno, "remove %s/%s", HCS_LAYER_HIVES, s->regs[i].name);
+    return 0;
+}
+
+static int import_hives(int tfd, hcs_error **err)
+{
+    AUTOCLOSE int hfd =
+        openat(tfd, HCS_LAYER_HIVES, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+    if (hfd < 0) {
+        if (errno == ENOENT)
+            return 0;
+        return hcs_err_errno(err, errno, "open %s", HCS_LAYER_HIVES);
+    }
+    struct stat st;
+    if (fstat(hfd, &st) < 0)
+        return hcs_err_errno(err, errno, "stat %s", HCS_LAYER_HIVES);
+    hives_scan s = {0};
+    int rc = scan_hives(hfd, &s, err);
+    if (rc == 0 && s.n_regs > 0) {
+        rc = convert_regs(hfd, &s, err);
+        /* The folder keeps the times the archive gave it (as unpack.c applied them). */
+        const struct timespec ts[2] = {st.st_atim, st.st_mtim};
+        if (rc == 0 && futimens(hfd, ts) < 0)
+            rc = hcs_err_errno(err, errno, "set the times of %s", HCS_LAYER_HIVES);
+    }
+    hives_scan_free(&s);
+    return rc;
+}
+
 static void hex_digest(struct sha256_ctx *sha, char out[HCS_LAYER_DIGEST_LEN])
 {
     uint8_t d[SHA256_DIGEST_SIZE];
@@ -548,6 +803,8 @@ static int fill(int tfd, const char *tmp_path, int fd, const char *folder, const
     int rc = folder != NULL ? unpack_folder(&s, folder, err) : unpack_archive(&s, err);
     if (rc == 0)
         rc = hcs_unpack_finish(s.u, err);
+    if (rc == 0)
+        rc = import_hives(tfd, err);
     if (rc == 0 && folder != NULL) {
         AUTOFREE char *files = hcs_asprintf("%s/%s", tmp_path, HCS_LAYER_FILES);
         rc = files != NULL ? hcs_layer_digest_tree(files, digest, err)

@@ -991,3 +991,80 @@ hcs_reg_level hcs_reg_delta_level(const hcs_reg_delta *d)
 {
     return (hcs_reg_level){.ops = &delta_ops, .self = d};
 }
+
+/* --- the delta as changes (for writing it out as a hive file) ------------------------------- */
+
+static int push_change(hcs_reg_change **v, size_t *n, size_t *cap, hcs_reg_change c)
+{
+    if (*n == *cap) {
+        size_t ncap = *cap ? *cap * 2 : 64;
+        hcs_reg_change *nv = realloc(*v, ncap * sizeof(*nv));
+        if (nv == NULL)
+            return -1;
+        *v = nv;
+        *cap = ncap;
+    }
+    (*v)[(*n)++] = c;
+    return 0;
+}
+
+/* The key record of the next key in key order from the live and tombstone lists. */
+static const struct node *next_key_record(const struct node **live, const struct node **tomb)
+{
+    const struct node *l = *live, *t = *tomb;
+    if (l == NULL && t == NULL)
+        return NULL;
+    if (t == NULL || (l != NULL && hcs_reg_key_cmp(l->key, t->key) <= 0)) {
+        *live = l->next[0];
+        return l;
+    }
+    *tomb = t->next[0];
+    return t;
+}
+
+int hcs_reg_delta_changes(const hcs_reg_delta *d, enum hcs_reg_hive h, hcs_reg_change **changes,
+                          size_t *n, hcs_error **err)
+{
+    *changes = NULL;
+    *n = 0;
+    const struct hive_level *hl = hive_of(d, h);
+    if (hl == NULL)
+        return hcs_err_set(err, E_INVALIDARG, "registry delta: no hive %d", (int)h);
+    size_t cap = 0;
+    const struct node *live = hl->live.head->next[0], *tomb = hl->tomb.head->next[0];
+    const struct node *val = hl->values.head->next[0];
+    const struct node *k = next_key_record(&live, &tomb);
+    /* Key order; at one key: its tombstone (OPAQUE) before its creation, then its values. */
+    while (k != NULL || val != NULL) {
+        bool key_first = val == NULL || (k != NULL && hcs_reg_key_cmp(k->key, val->key) <= 0);
+        int rc = 0;
+        if (key_first) {
+            if (k->bits & HCS_REG_KEY_OPAQUE)
+                rc = push_change(
+                    changes, n, &cap,
+                    (hcs_reg_change){.op = HCS_REG_DELETE_KEY, .hive = h, .key = k->key});
+            if (rc == 0 && (k->bits & HCS_REG_KEY_PRESENT))
+                rc = push_change(
+                    changes, n, &cap,
+                    (hcs_reg_change){.op = HCS_REG_CREATE_KEY, .hive = h, .key = k->key});
+            k = next_key_record(&live, &tomb);
+        } else {
+            hcs_reg_change c = {.op = val->deleted ? HCS_REG_DELETE_VALUE : HCS_REG_SET_VALUE,
+                                .hive = h,
+                                .key = val->key,
+                                .name = val->name,
+                                .type = val->type,
+                                .data = val->data,
+                                .len = val->len};
+            rc = push_change(changes, n, &cap, c);
+            val = val->next[0];
+        }
+        if (rc < 0) {
+            free(*changes);
+            *changes = NULL;
+            *n = 0;
+            return hcs_err_set(err, E_OUTOFMEMORY, "registry delta: out of memory");
+        }
+    }
+    return 0;
+}

@@ -204,6 +204,15 @@ int hcs_reg_delta_new_memory(hcs_reg_delta **out, hcs_error **err);
 /* Check, then append and fsync changes as one record; then apply them in memory. All or none. */
 int hcs_reg_delta_apply(hcs_reg_delta *d, const hcs_reg_change *changes, size_t n, hcs_error **err);
 hcs_reg_level hcs_reg_delta_level(const hcs_reg_delta *d);
+/*
+ * Every record of hive h in the delta as changes that rebuild this level over an empty one
+ * (hcs_reg_hive_write of them gives the same level, value tombstones on keys the delta holds
+ * nothing else for included; walking the level's ops would miss those). *changes (an array of
+ * *n, freed with free(); the strings and data point into the delta) is valid until the next
+ * apply.
+ */
+int hcs_reg_delta_changes(const hcs_reg_delta *d, enum hcs_reg_hive h, hcs_reg_change **changes,
+                          size_t *n, hcs_error **err);
 void hcs_reg_delta_close(hcs_reg_delta *d);
 
 /* --- views (view.c) ------------------------------------------------------------------------ */
@@ -278,6 +287,10 @@ void hcs_reg_system_close(hcs_reg_system *s);
  * [RegistryKey...]}, already validated by the schema) to the system's delta as one batch.
  * what names it in messages ("Container.RegistryChanges"): a refused change names its field,
  * e.g. "Container.RegistryChanges.AddValues[2].BinaryValue: 2 MiB is over the 1 MiB limit".
+ * DeleteKeys apply before AddValues (a document can clear a key and fill it again). A
+ * MultiString's StringValue holds its strings separated by '\n' (a JSON string cannot carry the
+ * NULs of REG_MULTI_SZ): "a\nb" is "a\0b\0", "" the empty list; queries answer the same way.
+ * RegistryKey.Volatile is accepted and has no effect (every change is kept in the delta).
  */
 int hcs_reg_apply_json(hcs_reg_system *s, const struct cJSON *changes, const char *what,
                        hcs_error **err);

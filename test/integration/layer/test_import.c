@@ -506,7 +506,7 @@ START_TEST(import__hives_go_beside_files)
 {
     const lf_entry entries[] = {
         {.path = "./Hives/", .type = 'd', .mode = 0700},
-        {.path = "./Hives/SYSTEM_Delta", .data = "regf"},
+        {.path = "./Hives/Other.dat", .data = "regf"},
         {.path = "./etc/hosts", .data = "h"},
         {.path = "HivesNot/x", .data = "n"},
         {.path = "etc/Hives/y", .data = "y"},
@@ -516,7 +516,7 @@ START_TEST(import__hives_go_beside_files)
     lf_tar(a, "none", entries);
     char *layer = lf_fmt("%s/L", lf.dir);
     free(import_ok(layer, a, NULL));
-    char *h = lf_fmt("%s/Hives/SYSTEM_Delta", layer);
+    char *h = lf_fmt("%s/Hives/Other.dat", layer);
     char *c = lf_read(h);
     ck_assert_str_eq(c, "regf");
     char *hd = lf_fmt("%s/Hives", layer);
