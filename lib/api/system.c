@@ -313,20 +313,12 @@ HCS_API HRESULT HcsCreateComputeSystem(const char *id, const char *configuration
     bool hosted = cs->hosting_system_id != NULL;
     bool no_layers = cs->container != NULL &&
                      (cs->container->storage == NULL || cs->container->storage->layers.n == 0);
-    bool registry = cs->container != NULL && cs->container->registry_changes != NULL;
     hcs_schema_free(&hcs_type_compute_system, cs);
     if (vm || hosted) {
         hcs_err_set(&err, E_NOTIMPL, "create \"%s\": %s", id,
                     vm ? NOT_BUILT_PARTITION
                        : "containers hosted in a utility VM (HostingSystemId) need the partition "
                          "module (lib/partition), which is not built yet");
-        return hcs_op_fail_sync(operation, err);
-    }
-    if (registry) {
-        hcs_err_set(&err, E_NOTIMPL,
-                    "create \"%s\": Container.RegistryChanges needs the registry module "
-                    "(lib/registry), which is not built yet",
-                    id);
         return hcs_op_fail_sync(operation, err);
     }
     if (no_layers) {
@@ -546,8 +538,8 @@ HCS_API HRESULT HcsSaveComputeSystem(HCS_SYSTEM computeSystem, HCS_OPERATION ope
 static cJSON *properties_extra(const void *doc)
 {
     const hcs_doc_property_query *q = doc;
-    static const char *const names[] = {NULL, "Memory", "Statistics", "ProcessList",
-                                        "TerminateOnLastHandleClosed"};
+    static const char *const names[] = {
+        NULL, "Memory", "Statistics", "ProcessList", "TerminateOnLastHandleClosed", "Registry"};
     cJSON *x = cJSON_CreateObject();
     cJSON *types = cJSON_AddArrayToObject(x, "PropertyTypes");
     for (size_t i = 0; q != NULL && i < q->property_types.n; i++) {
@@ -555,6 +547,8 @@ static cJSON *properties_extra(const void *doc)
         if (t > 0 && t < (int)HCS_ARRAY_SIZE(names))
             cJSON_AddItemToArray(types, cJSON_CreateString(names[t]));
     }
+    if (q != NULL && q->registry_query != NULL)
+        cJSON_AddItemToObject(x, "RegistryQuery", cJSON_Duplicate(q->registry_query, 1));
     return x;
 }
 

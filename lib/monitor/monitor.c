@@ -6,6 +6,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/syscall.h>
 #include <sys/wait.h>
@@ -20,6 +21,7 @@
 #include "layer/layer.h"
 #include "monitor.h"
 #include "monitor_internal.h"
+#include "registry/registry.h"
 #include "rpc/rpc.h"
 #include "schema/documents.h"
 #include "silo/silo.h"
@@ -142,6 +144,7 @@ static void process_exited(int64_t pid, int64_t code, int64_t sig)
  */
 
 static void release_root(void);
+static void close_registry(void);
 
 static void system_stopped(int status)
 {
@@ -167,8 +170,10 @@ static void system_stopped(int status)
     }
     /*
      * No process is left, so neither is the mount namespace that used the layers: they are free
-     * before anyone hears of the exit (HcsDestroyLayer right after a wait succeeds).
+     * before anyone hears of the exit (HcsDestroyLayer right after a wait succeeds). The
+     * registry's delta log lives in the writable layer: it is closed first.
      */
+    close_registry();
     release_root();
     mon.stopped_status = hr;
     set_state("Stopped");
@@ -341,6 +346,101 @@ static cJSON *setup_document(hcs_error **err)
     return steal_ptr(&s);
 }
 
+/* --- the registry ------------------------------------------------------------------------------
+ */
+
+/*
+ * Open the system's registry over its layers' hive files (after resolve_root): the delta log in
+ * <writable layer>/Hives, or in memory for a read-only root; apply Container.RegistryChanges;
+ * listen on the socket the init binds at /dev/hcs-registry (its path goes in setup's Root).
+ */
+static int open_registry(cJSON *setup, hcs_error **err)
+{
+    const hcs_doc_container *c = mon.doc->container;
+    const char *w = c->storage->path;
+    AUTOFREE char *delta_dir = w ? hcs_asprintf("%s/%s", w, HCS_REG_HIVES_DIR) : NULL;
+    AUTOFREE char *sock = hcs_asprintf("%s/%s", mon.entry->path, HCS_MON_REGISTRY_SOCKET);
+    if ((w != NULL && delta_dir == NULL) || sock == NULL)
+        return hcs_err_set(err, E_OUTOFMEMORY, "out of memory");
+    if (hcs_reg_system_open(root_hold.layers, root_hold.n_layers, delta_dir, &mon.reg, err) < 0)
+        return hcs_err_wrap(err, "open the registry");
+    if (c->registry_changes != NULL &&
+        hcs_reg_apply_json(mon.reg, c->registry_changes, "Container.RegistryChanges", err) < 0)
+        return -1;
+    if (hcs_rpc_listen(mon.entry->dirfd, HCS_MON_REGISTRY_SOCKET, &mon.reg_listen_fd, err) < 0)
+        return -1;
+    /*
+     * Any user of the container may connect (its processes need not run as root); only that
+     * container sees the socket: the system's folder is 0700 and the bind is in its /dev.
+     */
+    if (fchmodat(mon.entry->dirfd, HCS_MON_REGISTRY_SOCKET, 0666, 0) < 0)
+        return hcs_err_errno(err, errno, "set the mode of %s", sock);
+    if (cJSON_AddStringToObject(cJSON_GetObjectItemCaseSensitive(setup, "Root"), "RegistrySocket",
+                                sock) == NULL)
+        return hcs_err_set(err, E_OUTOFMEMORY, "out of memory");
+    return 0;
+}
+
+static void drop_registry_client(size_t i)
+{
+    close(mon.reg_clients[i]);
+    mon.reg_clients[i] = mon.reg_clients[--mon.n_reg_clients];
+}
+
+static void close_registry(void)
+{
+    while (mon.n_reg_clients > 0)
+        drop_registry_client(mon.n_reg_clients - 1);
+    if (mon.reg_listen_fd >= 0) {
+        close(mon.reg_listen_fd);
+        mon.reg_listen_fd = -1;
+        if (mon.entry != NULL)
+            unlinkat(mon.entry->dirfd, HCS_MON_REGISTRY_SOCKET, 0);
+    }
+    hcs_reg_system_close(mon.reg);
+    mon.reg = NULL;
+}
+
+static void on_registry_connect(void)
+{
+    int c = accept4(mon.reg_listen_fd, NULL, NULL, SOCK_CLOEXEC);
+    if (c < 0)
+        return;
+    if (mon.n_reg_clients >= HCS_MON_MAX_REG_CLIENTS) {
+        close(c);
+        return;
+    }
+    /* An answer is one message: room for the largest (the kernel doubles the value). */
+    int size = (int)HCS_REG_SERVE_MAX;
+    if (setsockopt(c, SOL_SOCKET, SO_SNDBUFFORCE, &size, sizeof(size)) < 0)
+        (void)setsockopt(c, SOL_SOCKET, SO_SNDBUF, &size, sizeof(size));
+    mon.reg_clients[mon.n_reg_clients++] = c;
+}
+
+/*
+ * One request of client i, answered at once (one request in flight per connection). A client
+ * that sends an empty or oversize message, or does not take its answer, is dropped.
+ */
+static void on_registry_request(size_t i)
+{
+    int fd = mon.reg_clients[i];
+    ssize_t n = recv(fd, NULL, 0, MSG_PEEK | MSG_TRUNC | MSG_DONTWAIT);
+    if (n <= 0 || (size_t)n > HCS_REG_SERVE_MAX || mon.reg == NULL) {
+        drop_registry_client(i);
+        return;
+    }
+    AUTOFREE char *req = malloc((size_t)n);
+    if (req == NULL || recv(fd, req, (size_t)n, MSG_DONTWAIT) != n) {
+        drop_registry_client(i);
+        return;
+    }
+    AUTOFREE char *answer = NULL;
+    size_t alen = 0;
+    if (hcs_reg_serve(mon.reg, req, (size_t)n, &answer, &alen) < 0 ||
+        send(fd, answer, alen, MSG_DONTWAIT | MSG_NOSIGNAL) != (ssize_t)alen)
+        drop_registry_client(i);
+}
+
 static hcs_job_limits limits_of(const hcs_doc_container *c)
 {
     hcs_job_limits l = {0};
@@ -372,7 +472,7 @@ static int create(hcs_error **err)
     mon.state = "Creating";
     mon.terminate_on_last_close = mon.doc->should_terminate_on_last_handle_closed.value;
     AUTOJSON cJSON *setup = setup_document(err);
-    if (setup == NULL)
+    if (setup == NULL || open_registry(setup, err) < 0)
         return -1;
     hcs_job_limits l = limits_of(mon.doc->container);
     if (hcs_job_create(mon.id, &l, &mon.job, err) < 0)
@@ -397,6 +497,7 @@ __attribute__((noreturn)) static void finish(int code)
         mon.job = NULL;
     }
     /* Every process is gone, and with the init the mount namespace that used the layers. */
+    close_registry();
     release_root();
     if (mon.entry != NULL)
         hcs_store_release(mon.entry, 1, NULL);
@@ -462,6 +563,7 @@ int hcs_monitor_run(const char *id, int lock_fd, int status_fd)
     mon.id = id;
     (void)lock_fd; /* held open for our whole life: the id's lock is ours */
     mon.listen_fd = -1;
+    mon.reg_listen_fd = -1;
     hcs_error *err = NULL;
     if (create(&err) < 0) {
         hcs_err_wrap(&err, "create \"%s\"", id);
@@ -478,13 +580,17 @@ int hcs_monitor_run(const char *id, int lock_fd, int status_fd)
         bool stopped = strcmp(mon.state, "Stopped") == 0;
         if (stopped && mon.n_clients == 0)
             finish(0);
-        struct pollfd pfd[3 + HCS_MON_MAX_CLIENTS];
+        struct pollfd pfd[4 + HCS_MON_MAX_REG_CLIENTS + HCS_MON_MAX_CLIENTS];
         size_t n = 0;
         pfd[n++] = (struct pollfd){mon.listen_fd, POLLIN, 0};
         int init_sock = mon.silo ? mon.silo->sock : -1;
         int init_pidfd = mon.silo ? mon.silo->pidfd : -1;
         pfd[n++] = (struct pollfd){init_sock, POLLIN, 0};
         pfd[n++] = (struct pollfd){init_pidfd, POLLIN, 0};
+        pfd[n++] = (struct pollfd){mon.reg_listen_fd, POLLIN, 0};
+        for (size_t i = 0; i < mon.n_reg_clients; i++)
+            pfd[n++] = (struct pollfd){mon.reg_clients[i], POLLIN, 0};
+        size_t first_client = n; /* control clients follow the registry's */
         for (size_t i = 0; i < mon.n_clients; i++)
             pfd[n++] = (struct pollfd){mon.clients[i], POLLIN, 0};
         int timeout = -1;
@@ -502,6 +608,12 @@ int hcs_monitor_run(const char *id, int lock_fd, int status_fd)
         }
         if (r <= 0)
             continue;
+        /* Registry clients first: the init's exit below closes them all. */
+        for (size_t k = first_client; k-- > 4;)
+            if ((pfd[k].revents & (POLLIN | POLLHUP | POLLERR)) && k - 4 < mon.n_reg_clients)
+                on_registry_request(k - 4);
+        if ((pfd[3].revents & POLLIN) && mon.reg_listen_fd >= 0)
+            on_registry_connect();
         if (pfd[2].revents & POLLIN)
             on_init_exit();
         else if (pfd[1].revents & (POLLIN | POLLHUP))
@@ -516,10 +628,10 @@ int hcs_monitor_run(const char *id, int lock_fd, int status_fd)
             }
         }
         /* Clients, from the last so that dropping one does not skip another. */
-        for (size_t k = n; k-- > 3;) {
+        for (size_t k = n; k-- > first_client;) {
             if (!(pfd[k].revents & (POLLIN | POLLHUP | POLLERR)))
                 continue;
-            size_t i = k - 3;
+            size_t i = k - first_client;
             cJSON *msg = NULL;
             int fds[HCS_RPC_MAX_FDS];
             size_t nfds = 0;

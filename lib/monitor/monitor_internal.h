@@ -10,6 +10,7 @@
 
 #include "common/error.h"
 #include "job/job.h"
+#include "registry/registry.h"
 #include "schema/documents.h"
 #include "silo/silo.h"
 #include "store/store.h"
@@ -19,6 +20,9 @@
 #define HCS_MON_MAX_PROCS 4096
 #define HCS_MON_MAX_CALLS 512
 #define HCS_MON_MAX_MAPPED 64
+#define HCS_MON_MAX_REG_CLIENTS 64
+/* The registry's socket in the system's folder, bound at /dev/hcs-registry in the container. */
+#define HCS_MON_REGISTRY_SOCKET "registry.sock"
 
 typedef struct {
     int64_t pid; /* in the container */
@@ -60,6 +64,11 @@ typedef struct hcs_monitor {
     hcs_mon_call calls[HCS_MON_MAX_CALLS];
     size_t n_calls;
     uint64_t next_init_id;
+    /* The system's registry (open from create until the system stops) and its socket. */
+    hcs_reg_system *reg;
+    int reg_listen_fd;
+    int reg_clients[HCS_MON_MAX_REG_CLIENTS];
+    size_t n_reg_clients;
 } hcs_monitor;
 
 hcs_monitor *hcs_mon(void);

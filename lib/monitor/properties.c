@@ -130,6 +130,31 @@ static void add_memory(cJSON *props)
     hcs_json_add_u64(mem, "PeakUsageBytes", st.memory_peak_bytes);
 }
 
+/* "Registry" (libhcs extension): the key RegistryQuery names, as hcs_reg_query_json answers. */
+static int add_registry(cJSON *props, const cJSON *query, hcs_error **err)
+{
+    hcs_monitor *m = hcs_mon();
+    const cJSON *rq = cJSON_GetObjectItemCaseSensitive(query, "RegistryQuery");
+    const char *hive = cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(rq, "Hive"));
+    const char *key = cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(rq, "Name"));
+    enum hcs_reg_hive h;
+    if (m->reg == NULL)
+        return hcs_err_set(err, HCS_E_SYSTEM_ALREADY_STOPPED,
+                           "RegistryQuery: compute system \"%s\" has stopped", m->id);
+    if (hive == NULL)
+        return hcs_err_set(err, HCS_E_INVALID_JSON,
+                           "RegistryQuery.Hive: required field is missing");
+    if (hcs_reg_hive_parse(hive, &h, err) < 0)
+        return hcs_err_wrap(err, "RegistryQuery.Hive");
+    if (hcs_reg_key_check("RegistryQuery.Name", key ? key : "", err) < 0)
+        return -1;
+    cJSON *answer = hcs_reg_query_json(m->reg, h, key ? key : "", err);
+    if (answer == NULL)
+        return hcs_err_wrap(err, "RegistryQuery");
+    cJSON_AddItemToObject(props, "Registry", answer);
+    return 0;
+}
+
 cJSON *hcs_mon_properties(const cJSON *query, hcs_error **err)
 {
     hcs_monitor *m = hcs_mon();
@@ -157,6 +182,8 @@ cJSON *hcs_mon_properties(const cJSON *query, hcs_error **err)
             return NULL;
         if (strcmp(name, "Memory") == 0)
             add_memory(props);
+        if (strcmp(name, "Registry") == 0 && add_registry(props, query, err) < 0)
+            return NULL;
         if (strcmp(name, "TerminateOnLastHandleClosed") == 0)
             cJSON_AddBoolToObject(props, "TerminateOnLastHandleClosed", m->terminate_on_last_close);
     }

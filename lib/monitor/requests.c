@@ -166,6 +166,12 @@ static void modify(int fd, uint64_t id, const cJSON *msg)
         if (hcs_json_i64(cJSON_GetObjectItemCaseSensitive(s, "Maximum"), &v) == 0)
             l.cpu_maximum = v;
         hcs_job_set_limits(m->job, &l, &err);
+    } else if (strcmp(r->resource_path, "Container/RegistryChanges") == 0) {
+        if (m->reg == NULL)
+            hcs_err_set(&err, HCS_E_SYSTEM_ALREADY_STOPPED, "compute system \"%s\" has stopped",
+                        m->id);
+        else
+            hcs_reg_apply_json(m->reg, r->settings, "Settings", &err);
     } else {
         mapped_directory(r, &err);
     }

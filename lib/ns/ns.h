@@ -48,6 +48,11 @@ typedef struct hcs_ns_root {
     /* Paths made read-only (OCI linux.readonlyPaths); NULL means hcs_ns_default_readonly_paths. */
     const char *const *readonly_paths;
     size_t n_readonly_paths;
+    /*
+     * A host socket (the monitor's registry socket) bound at /dev/hcs-registry in the
+     * container's /dev (a tmpfs of ours, so this works on a read-only root too); NULL: none.
+     */
+    const char *registry_socket;
 } hcs_ns_root;
 
 /* Docker's default masked paths (/proc/kcore, /proc/keys, /sys/firmware, ...); count in *n. */

@@ -105,7 +105,26 @@ static bool image_has_gid5(int rootfd)
     return found;
 }
 
-int hcs_ns_mount_dev(int rootfd, const char *where, hcs_error **err)
+/* The host socket at path bound onto devfd/name (an empty file made here). */
+static int bind_socket(int devfd, const char *where, const char *name, const char *path,
+                       hcs_error **err)
+{
+    AUTOCLOSE int f =
+        openat(devfd, name, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0666);
+    if (f < 0)
+        return hcs_err_errno(err, errno, "create %s/dev/%s", where, name);
+    AUTOCLOSE int target = openat(devfd, name, O_PATH | O_NOFOLLOW | O_CLOEXEC);
+    if (target < 0)
+        return hcs_err_errno(err, errno, "open %s/dev/%s", where, name);
+    AUTOCLOSE int tree = -1;
+    if (hcs_ns_clone_tree(AT_FDCWD, path, false, 0, &tree, err) < 0)
+        return hcs_err_wrap(err, "bind %s at %s/dev/%s", path, where, name);
+    if (hcs_ns_attach(tree, target) < 0)
+        return hcs_err_errno(err, errno, "bind %s at %s/dev/%s", path, where, name);
+    return 0;
+}
+
+int hcs_ns_mount_dev(int rootfd, const char *where, const char *registry_socket, hcs_error **err)
 {
     AUTOCLOSE int target = -1;
     if (hcs_ns_system_target(rootfd, where, "dev", &target, err) < 0)
@@ -142,5 +161,8 @@ int hcs_ns_mount_dev(int rootfd, const char *where, hcs_error **err)
         if (symlinkat(dev_links[i].target, devfd, dev_links[i].name) < 0)
             return hcs_err_errno(err, errno, "create the symlink %s/dev/%s", where,
                                  dev_links[i].name);
+    if (registry_socket != NULL &&
+        bind_socket(devfd, where, "hcs-registry", registry_socket, err) < 0)
+        return -1;
     return 0;
 }

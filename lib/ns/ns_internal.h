@@ -52,7 +52,7 @@ int hcs_ns_mount_union(const hcs_ns_root *root, enum hcs_layer_union_method meth
                        hcs_error **err);
 
 /* Mount the minimal /dev inside the root (tmpfs, host device nodes, devpts, shm, mqueue). */
-int hcs_ns_mount_dev(int rootfd, const char *where, hcs_error **err);
+int hcs_ns_mount_dev(int rootfd, const char *where, const char *registry_socket, hcs_error **err);
 
 /*
  * Open the top-level folder name ("proc", "dev", "sys") of the root, creating it if missing.

@@ -215,7 +215,8 @@ int hcs_ns_enter_root(const hcs_ns_root *root, hcs_error **err)
     if (rootfd < 0)
         return hcs_err_errno(err, errno, "open the root %s", where);
 
-    if (mount_proc(rootfd, where, err) < 0 || hcs_ns_mount_dev(rootfd, where, err) < 0 ||
+    if (mount_proc(rootfd, where, err) < 0 ||
+        hcs_ns_mount_dev(rootfd, where, root->registry_socket, err) < 0 ||
         mount_sys(rootfd, where, err) < 0)
         return -1;
     for (size_t i = 0; i < root->n_mounts; i++)

@@ -14,6 +14,7 @@ static const char *const property_types[] = {"Memory",
                                              "Statistics",
                                              "ProcessList",
                                              "TerminateOnLastHandleClosed",
+                                             "Registry",
                                              "SharedMemoryRegion",
                                              "GuestConnection",
                                              "GuestMemory",
@@ -33,6 +34,41 @@ static const char *const property_types_unsupported[] = {"SharedMemoryRegion",
                                                          "SystemGUID",
                                                          NULL};
 
+/* libhcs extension: the key a "Registry" property query reads. */
+static const char *const registry_hives[] = {"System", "Software",    "Security",
+                                             "Sam",    "DefaultUser", NULL};
+static const hcs_field registry_query_fields[] = {
+    {.name = "Hive",
+     .kind = HK_ENUM,
+     .flags = HF_REQUIRED,
+     .offset = NOSTORE,
+     .values = registry_hives},
+    {.name = "Name",
+     .kind = HK_STRING,
+     .offset = NOSTORE,
+     .note = "the key path; \"\" is the root"},
+    END,
+};
+static const hcs_type registry_query = {"RegistryQuery", 0, registry_query_fields, NULL};
+
+/* "Registry" and RegistryQuery go together. */
+static int check_property_query(const void *obj, const cJSON *json, hcs_walk *w)
+{
+    (void)json;
+    const hcs_doc_property_query *q = obj;
+    bool registry = false;
+    for (size_t i = 0; i < q->property_types.n; i++)
+        registry |= ((const int *)q->property_types.items)[i] == HCS_PROPERTY_REGISTRY;
+    if (registry && q->registry_query == NULL)
+        return hcs_walk_fail(w, "RegistryQuery", HCS_E_INVALID_JSON,
+                             "required with the \"Registry\" property type (the key to read: "
+                             "{\"Hive\": \"Software\", \"Name\": \"Key\\\\Path\"})");
+    if (!registry && q->registry_query != NULL)
+        return hcs_walk_fail(w, "RegistryQuery", HCS_E_INVALID_JSON,
+                             "only goes with the \"Registry\" property type in PropertyTypes");
+    return 0;
+}
+
 static const hcs_field property_query_fields[] = {
     {.name = "PropertyTypes",
      .kind = HK_ARRAY,
@@ -41,11 +77,16 @@ static const hcs_field property_query_fields[] = {
      .values = property_types,
      .unsupported = property_types_unsupported,
      .note = "not implemented for compute systems"},
+    {.name = "RegistryQuery",
+     .kind = HK_OBJECT,
+     .flags = HF_KEEP_JSON,
+     .offset = OFF(hcs_doc_property_query, registry_query),
+     .type = &registry_query},
     UNSUPPORTED("Queries", "per-property queries (schema 2.5) are not implemented yet"),
     END,
 };
 const hcs_type hcs_type_property_query = {"PropertyQuery", sizeof(hcs_doc_property_query),
-                                          property_query_fields, NULL};
+                                          property_query_fields, check_property_query};
 
 /* --- SystemQuery ------------------------------------------------------------------------------ */
 
@@ -76,15 +117,17 @@ enum settings_kind { SETTINGS_U64, SETTINGS_OBJECT };
 
 static const struct resource {
     const char *path;
-    enum settings_kind kind;
     const hcs_type *type;
+    enum settings_kind kind;
     unsigned requests; /* bit (1 << HCS_REQUEST_*) for each RequestType accepted */
 } resources[] = {
-    {"Container/Memory/SizeInMB", SETTINGS_U64, NULL, 1u << HCS_REQUEST_UPDATE},
-    {"Container/Processor", SETTINGS_OBJECT, &hcs_type_container_processor,
+    {"Container/Memory/SizeInMB", NULL, SETTINGS_U64, 1u << HCS_REQUEST_UPDATE},
+    {"Container/Processor", &hcs_type_container_processor, SETTINGS_OBJECT,
      1u << HCS_REQUEST_UPDATE},
-    {"Container/MappedDirectories", SETTINGS_OBJECT, &hcs_type_mapped_directory,
+    {"Container/MappedDirectories", &hcs_type_mapped_directory, SETTINGS_OBJECT,
      (1u << HCS_REQUEST_ADD) | (1u << HCS_REQUEST_REMOVE)},
+    {"Container/RegistryChanges", &hcs_type_registry_changes, SETTINGS_OBJECT,
+     1u << HCS_REQUEST_UPDATE},
 };
 
 static const char *const request_types[] = {"Add", "Remove", "Update", NULL};
@@ -117,7 +160,7 @@ static int check_modify_request(const void *obj, const cJSON *json, hcs_walk *w)
         return hcs_walk_fail(w, "ResourcePath", HCS_E_INVALID_JSON,
                              "unknown resource path \"%s\"; expected one of: "
                              "\"Container/Memory/SizeInMB\", \"Container/Processor\", "
-                             "\"Container/MappedDirectories\"",
+                             "\"Container/MappedDirectories\", \"Container/RegistryChanges\"",
                              m->resource_path);
     }
     if (!(r->requests & (1u << m->request_type))) {

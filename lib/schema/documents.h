@@ -150,10 +150,12 @@ enum {
     HCS_PROPERTY_STATISTICS,
     HCS_PROPERTY_PROCESS_LIST,
     HCS_PROPERTY_TERMINATE_ON_LAST_HANDLE_CLOSED,
+    HCS_PROPERTY_REGISTRY, /* libhcs extension, with RegistryQuery */
 };
 
 typedef struct {
     hcs_array property_types; /* int */
+    cJSON *registry_query;    /* {"Hive", "Name"} (libhcs extension), validated */
 } hcs_doc_property_query;
 
 enum { HCS_SYSTEM_TYPE_CONTAINER = 1, HCS_SYSTEM_TYPE_VIRTUAL_MACHINE };

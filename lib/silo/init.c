@@ -68,7 +68,8 @@ static void reply(uint64_t id, hcs_error *err, cJSON *extra, const int *fds, siz
 /*
  * msg.Root, as the monitor resolved it (hcs_layer_root_resolve): "Lowers" (the layers' files
  * folders) with "Upper" and "Work" (overlay backend) or neither (read-only root), or "Bind" alone
- * (copy backend: the writable layer's merged tree); "Mountpoint"; "Mounts" (MappedDirectories).
+ * (copy backend: the writable layer's merged tree); "Mountpoint"; "Mounts" (MappedDirectories);
+ * "RegistrySocket" (bound at /dev/hcs-registry).
  */
 static int setup(const cJSON *msg, hcs_error **err)
 {
@@ -105,6 +106,8 @@ static int setup(const cJSON *msg, hcs_error **err)
         .mountpoint = cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(root, "Mountpoint")),
         .mounts = mv,
         .n_mounts = n_mounts,
+        .registry_socket =
+            cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(root, "RegistrySocket")),
     };
     const char *netns = cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(msg, "NetNs"));
     const char *host = cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(msg, "HostName"));
