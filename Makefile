@@ -88,8 +88,9 @@ MAN_PAGES := $(wildcard man/man*/*.[0-9])
 
 HCSDIAG := $(BUILD)/hcsdiag
 HCSDIAG_SRCS := $(sort $(wildcard tools/hcsdiag/*.c))
+HCSREG := $(if $(wildcard tools/hcsreg/*.c),$(BUILD)/hcsreg)
 
-all: $(BUILD)/$(SONAME) $(BUILD)/libhcs.so $(STLIB) $(MONITOR) $(HCSDIAG)
+all: $(BUILD)/$(SONAME) $(BUILD)/libhcs.so $(STLIB) $(MONITOR) $(HCSDIAG) $(HCSREG)
 
 $(BUILD)/%.o: %.c
 	@mkdir -p $(@D)
@@ -126,6 +127,12 @@ $(MONITOR): $(BUILD)/lib/monitor/main.o $(MONITOR_LIB) $(STLIB)
 $(HCSDIAG): $(HCSDIAG_SRCS) $(wildcard tools/hcsdiag/*.h) $(STLIB)
 	@mkdir -p $(@D)
 	$(CC) $(ALL_CFLAGS) -Itools/hcsdiag -o $@ $(HCSDIAG_SRCS) $(STLIB) $(LIBS)
+
+# hcsreg: the registry client run inside containers (reg.exe-like). Static, with no library:
+# it runs in any container root, and only sends its arguments to the monitor's socket.
+$(BUILD)/hcsreg: $(wildcard tools/hcsreg/*.c)
+	@mkdir -p $(@D)
+	$(CC) -std=c11 -D_GNU_SOURCE $(WARN) -O2 -static -o $@ $^
 
 # hcs.pc is written at install time so that it always holds the PREFIX installed to.
 define write_pc
@@ -199,7 +206,7 @@ deps:
 
 demo: deps
 	@$(MAKE) --no-print-directory all examples
-	@tools/mkroot $(BUILD)/demo-root
+	@HCSREG=$(BUILD)/hcsreg tools/mkroot $(BUILD)/demo-root
 	@tar --zstd -cf $(BUILD)/demo-base.tar.zst -C $(BUILD)/demo-root .
 	@$(BUILD)/examples/demo $(BUILD)/demo-base.tar.zst
 

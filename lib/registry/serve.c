@@ -1,0 +1,925 @@
+/*
+ * serve.c - the in-container protocol: answer one hcsreg request (reg.exe-style commands) from a
+ * compute system's registry.
+ *
+ * Output follows reg.exe where it can (the layout of `reg query`, "(Default)", 0x%x DWORDs,
+ * uppercase hex binaries, "\0" between MULTI_SZ strings) with Linux line ends. Differences, on
+ * purpose: nothing ever prompts (/f is accepted and changes nothing), and "not found" errors
+ * name the key or value. An import's text may be UTF-16LE with a BOM (as regedit writes .reg
+ * files); it is converted to UTF-8 before parsing.
+ */
+#include <errno.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+
+#include "common/cleanup.h"
+#include "common/util.h"
+#include "registry.h"
+
+#define MAX_ARGS 16
+#define NOT_FOUND "The system was unable to find the specified registry key or value"
+#define DONE "The operation completed successfully.\n"
+#define ROOTS                                                                                      \
+    "HKLM\\SYSTEM, HKLM\\SOFTWARE, HKLM\\SECURITY, HKLM\\SAM, HKU\\.DEFAULT (or "                  \
+    "HKEY_LOCAL_MACHINE\\..., HKEY_USERS\\.DEFAULT)"
+#define TYPES "REG_SZ, REG_EXPAND_SZ, REG_MULTI_SZ, REG_DWORD, REG_QWORD, REG_BINARY, REG_NONE"
+
+enum { ST_OK = 0, ST_FAIL = 1, ST_USAGE = 2 };
+
+static const char usage_all[] =
+    "usage: hcsreg COMMAND ARGS...\n"
+    "  hcsreg query KEY [/v NAME | /ve] [/s]\n"
+    "  hcsreg add KEY [/v NAME | /ve] [/t TYPE] [/s SEPARATOR] [/d DATA] [/f]\n"
+    "  hcsreg delete KEY [/v NAME | /ve | /va] [/f]\n"
+    "  hcsreg export KEY [FILE] [/y]\n"
+    "  hcsreg import FILE\n"
+    "KEY: " ROOTS ", then \\subkey...\n"
+    "TYPE: " TYPES " (default REG_SZ)\n";
+
+/* --- the answer: a status byte, then text ---------------------------------------------------- */
+
+typedef struct {
+    char *p;
+    size_t len, cap;
+    bool oom;
+} out;
+
+static void put(out *o, const char *s, size_t n)
+{
+    if (o->oom)
+        return;
+    if (n > o->cap - o->len) {
+        size_t cap = o->cap ? o->cap : 256;
+        while (cap - o->len < n) {
+            if (cap > SIZE_MAX / 2) {
+                o->oom = true;
+                return;
+            }
+            cap *= 2;
+        }
+        char *p = realloc(o->p, cap);
+        if (p == NULL) {
+            o->oom = true;
+            return;
+        }
+        o->p = p;
+        o->cap = cap;
+    }
+    memcpy(o->p + o->len, s, n);
+    o->len += n;
+}
+
+static void puts_(out *o, const char *s)
+{
+    put(o, s, strlen(s));
+}
+
+static void printf_(out *o, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+static void printf_(out *o, const char *fmt, ...)
+{
+    va_list ap;
+    va_start(ap, fmt);
+    AUTOFREE char *s = hcs_vasprintf(fmt, ap);
+    va_end(ap);
+    if (s == NULL)
+        o->oom = true;
+    else
+        puts_(o, s);
+}
+
+/* Replace the text so far by the error (status 1). */
+static int fail(out *o, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+static int fail(out *o, const char *fmt, ...)
+{
+    o->len = 1;
+    o->p[0] = ST_FAIL;
+    va_list ap;
+    va_start(ap, fmt);
+    AUTOFREE char *s = hcs_vasprintf(fmt, ap);
+    va_end(ap);
+    if (s == NULL) {
+        o->oom = true;
+        return ST_FAIL;
+    }
+    puts_(o, "ERROR: ");
+    puts_(o, s);
+    puts_(o, "\n");
+    return ST_FAIL;
+}
+
+static int fail_err(out *o, const hcs_error *err)
+{
+    return fail(o, "%s", err && err->message ? err->message : "unknown error");
+}
+
+static int usage(out *o, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+static int usage(out *o, const char *fmt, ...)
+{
+    o->len = 1;
+    o->p[0] = ST_USAGE;
+    if (fmt != NULL) {
+        va_list ap;
+        va_start(ap, fmt);
+        AUTOFREE char *s = hcs_vasprintf(fmt, ap);
+        va_end(ap);
+        if (s == NULL) {
+            o->oom = true;
+            return ST_USAGE;
+        }
+        puts_(o, "ERROR: ");
+        puts_(o, s);
+        puts_(o, "\n");
+    }
+    puts_(o, usage_all);
+    return ST_USAGE;
+}
+
+/* --- keys ------------------------------------------------------------------------------------ */
+
+/* reg.exe's spelling of each hive's root, in enum hcs_reg_hive order. */
+static const char *const roots[HCS_REG_N_HIVES] = {
+    "HKEY_LOCAL_MACHINE\\SYSTEM", "HKEY_LOCAL_MACHINE\\SOFTWARE", "HKEY_LOCAL_MACHINE\\SECURITY",
+    "HKEY_LOCAL_MACHINE\\SAM",    "HKEY_USERS\\.DEFAULT",
+};
+
+typedef struct {
+    enum hcs_reg_hive h;
+    char *key;  /* below the hive's root, "" for the root */
+    char *full; /* the root as reg.exe spells it, then the key as the user spelled it */
+} regkey;
+
+static void regkey_free(regkey *k)
+{
+    free(k->key);
+    free(k->full);
+}
+
+static bool comp_eq(const char *s, size_t n, const char *w)
+{
+    return strlen(w) == n && strncasecmp(s, w, n) == 0;
+}
+
+/* KEY of the command line: ST_OK, or the error written to o. */
+static int key_parse(out *o, const char *arg, regkey *k)
+{
+    static const char *const hklm[] = {"SYSTEM", "SOFTWARE", "SECURITY", "SAM"};
+    const char *c1 = arg, *s1 = strchr(c1, '\\');
+    size_t n1 = s1 ? (size_t)(s1 - c1) : strlen(c1);
+    const char *c2 = s1 ? s1 + 1 : c1 + n1, *s2 = strchr(c2, '\\');
+    size_t n2 = s2 ? (size_t)(s2 - c2) : strlen(c2);
+    int hive = -1;
+    if (comp_eq(c1, n1, "HKLM") || comp_eq(c1, n1, "HKEY_LOCAL_MACHINE")) {
+        for (size_t i = 0; i < HCS_ARRAY_SIZE(hklm); i++)
+            if (comp_eq(c2, n2, hklm[i]))
+                hive = (int)i;
+    } else if (comp_eq(c1, n1, "HKU") || comp_eq(c1, n1, "HKEY_USERS")) {
+        if (comp_eq(c2, n2, ".DEFAULT"))
+            hive = HCS_REG_HIVE_DEFAULTUSER;
+    }
+    if (hive < 0)
+        return fail(o, "invalid key name \"%s\": it starts with one of " ROOTS, arg);
+    const char *rest = s2 ? s2 + 1 : "";
+    size_t rn = strlen(rest);
+    if (rn > 0 && rest[rn - 1] == '\\')
+        rn--; /* reg.exe accepts one trailing separator */
+    k->h = (enum hcs_reg_hive)hive;
+    k->key = strndup(rest, rn);
+    if (k->key == NULL) {
+        o->oom = true;
+        return ST_FAIL;
+    }
+    k->full = rn > 0 ? hcs_asprintf("%s\\%s", roots[hive], k->key) : strdup(roots[hive]);
+    if (k->full == NULL) {
+        o->oom = true;
+        return ST_FAIL;
+    }
+    AUTOERR hcs_error *err = NULL;
+    if (hcs_reg_key_check(arg, k->key, &err) < 0)
+        return fail_err(o, err);
+    return ST_OK;
+}
+
+/* --- switches ------------------------------------------------------------------------------ */
+
+typedef struct {
+    const char *v;   /* /v NAME */
+    bool ve, va, s;  /* /ve, /va, /s (query) */
+    const char *t;   /* /t TYPE */
+    const char *d;   /* /d DATA */
+    const char *sep; /* /s SEPARATOR (add) */
+    bool f, y;
+} switches;
+
+static bool is_switch(const char *a, const char *name)
+{
+    return (a[0] == '/' || a[0] == '-') && strcasecmp(a + 1, name) == 0;
+}
+
+/* Whether the space-separated list holds word. */
+static bool listed(const char *list, const char *word)
+{
+    size_t n = strlen(word);
+    for (const char *p = list; *p;) {
+        size_t m = strcspn(p, " ");
+        if (m == n && strncmp(p, word, n) == 0)
+            return true;
+        p += m;
+        p += *p == ' ';
+    }
+    return false;
+}
+
+/*
+ * argv[from..argc) as the switches the verb takes (allowed: "v ve s"). /s is a flag of query and
+ * takes a separator in add. ST_OK or a usage error in o.
+ */
+static int switches_parse(out *o, const char *verb, const char *const *argv, size_t argc,
+                          size_t from, const char *allowed, switches *sw)
+{
+    static const char *const known[] = {"v", "ve", "va", "s", "t", "d", "f", "y"};
+    bool is_add = strcmp(verb, "add") == 0;
+    memset(sw, 0, sizeof(*sw));
+    for (size_t i = from; i < argc; i++) {
+        const char *a = argv[i], *name = NULL;
+        for (size_t j = 0; j < HCS_ARRAY_SIZE(known) && name == NULL; j++)
+            if (is_switch(a, known[j]))
+                name = known[j];
+        if (name == NULL || !listed(allowed, name))
+            return usage(o, "%s: unexpected argument \"%s\"", verb, a);
+        const char **slot = NULL;
+        bool *flag = NULL;
+        if (strcmp(name, "v") == 0)
+            slot = &sw->v;
+        else if (strcmp(name, "t") == 0)
+            slot = &sw->t;
+        else if (strcmp(name, "d") == 0)
+            slot = &sw->d;
+        else if (strcmp(name, "s") == 0 && is_add)
+            slot = &sw->sep;
+        else if (strcmp(name, "ve") == 0)
+            flag = &sw->ve;
+        else if (strcmp(name, "va") == 0)
+            flag = &sw->va;
+        else if (strcmp(name, "s") == 0)
+            flag = &sw->s;
+        else if (strcmp(name, "f") == 0)
+            flag = &sw->f;
+        else
+            flag = &sw->y;
+        if ((slot != NULL && *slot != NULL) || (flag != NULL && *flag))
+            return usage(o, "%s: %s is given twice", verb, a);
+        if (flag != NULL) {
+            *flag = true;
+            continue;
+        }
+        if (i + 1 >= argc)
+            return usage(o, "%s: %s needs a value", verb, a);
+        *slot = argv[++i];
+    }
+    if ((sw->v != NULL) + sw->ve + sw->va > 1)
+        return usage(o, "%s: /v, /ve and /va exclude each other", verb);
+    return ST_OK;
+}
+
+/* --- query --------------------------------------------------------------------------------- */
+
+static const char *type_name(uint32_t t)
+{
+    switch (t) {
+    case HCS_REG_NONE:
+        return "REG_NONE";
+    case HCS_REG_SZ:
+        return "REG_SZ";
+    case HCS_REG_EXPAND_SZ:
+        return "REG_EXPAND_SZ";
+    case HCS_REG_BINARY:
+        return "REG_BINARY";
+    case HCS_REG_DWORD:
+        return "REG_DWORD";
+    case 5:
+        return "REG_DWORD_BIG_ENDIAN";
+    case 6:
+        return "REG_LINK";
+    case HCS_REG_MULTI_SZ:
+        return "REG_MULTI_SZ";
+    case 8:
+        return "REG_RESOURCE_LIST";
+    case 9:
+        return "REG_FULL_RESOURCE_DESCRIPTOR";
+    case 10:
+        return "REG_RESOURCE_REQUIREMENTS_LIST";
+    case HCS_REG_QWORD:
+        return "REG_QWORD";
+    default:
+        return NULL;
+    }
+}
+
+static void put_hex(out *o, const uint8_t *d, size_t n)
+{
+    static const char digits[] = "0123456789ABCDEF";
+    for (size_t i = 0; i < n; i++) {
+        char two[2] = {digits[d[i] >> 4], digits[d[i] & 15]};
+        put(o, two, 2);
+    }
+}
+
+static uint64_t le(const uint8_t *d, size_t n)
+{
+    uint64_t x = 0;
+    for (size_t i = n; i > 0; i--)
+        x = x << 8 | d[i - 1];
+    return x;
+}
+
+/* "    NAME    REG_TYPE    DATA\n" */
+static void put_value(out *o, const hcs_reg_value *v)
+{
+    puts_(o, "    ");
+    puts_(o, v->name[0] ? v->name : "(Default)");
+    puts_(o, "    ");
+    const char *tn = type_name(v->type);
+    if (tn)
+        puts_(o, tn);
+    else
+        printf_(o, "0x%x", (unsigned)v->type);
+    puts_(o, "    ");
+    const uint8_t *d = v->data;
+    switch (v->type) {
+    case HCS_REG_SZ:
+    case HCS_REG_EXPAND_SZ:
+        put(o, (const char *)d, v->len);
+        break;
+    case HCS_REG_DWORD:
+    case HCS_REG_QWORD:
+        if (v->len == (v->type == HCS_REG_DWORD ? 4u : 8u))
+            printf_(o, "0x%llx", (unsigned long long)le(d, v->len));
+        else
+            put_hex(o, d, v->len);
+        break;
+    case HCS_REG_MULTI_SZ: {
+        size_t n = v->len;
+        if (n > 0 && d[n - 1] == '\0')
+            n--; /* the last string's NUL ends the list: "a\0b" */
+        for (size_t i = 0; i < n; i++) {
+            if (d[i] == '\0')
+                puts_(o, "\\0");
+            else
+                put(o, (const char *)d + i, 1);
+        }
+        break;
+    }
+    default:
+        put_hex(o, d, v->len);
+        break;
+    }
+    puts_(o, "\n");
+}
+
+typedef struct {
+    char **names;
+    size_t n, cap;
+} names;
+
+static int names_add(void *ctx, const char *name)
+{
+    names *l = ctx;
+    if (l->n == l->cap) {
+        size_t cap = l->cap ? l->cap * 2 : 16;
+        char **p = realloc(l->names, cap * sizeof(*p));
+        if (p == NULL)
+            return -1;
+        l->names = p;
+        l->cap = cap;
+    }
+    l->names[l->n] = strdup(name);
+    if (l->names[l->n] == NULL)
+        return -1;
+    l->n++;
+    return 0;
+}
+
+static void names_free(names *l)
+{
+    for (size_t i = 0; i < l->n; i++)
+        free(l->names[i]);
+    free(l->names);
+    l->names = NULL;
+    l->n = l->cap = 0;
+}
+
+static int value_put(void *ctx, const hcs_reg_value *v)
+{
+    out *o = ctx;
+    if (!v->deleted)
+        put_value(o, v);
+    return o->oom ? -1 : 0;
+}
+
+typedef struct {
+    out *o;
+    const hcs_reg_view *view;
+    enum hcs_reg_hive h;
+    const char *name; /* /v NAME or /ve (""); NULL: every value */
+    size_t matches;
+} query;
+
+/* One key of a /s query (and its subkeys): its name, its values (or the one asked), a blank
+ * line. With /v, only the keys that have that value are printed. */
+static int query_tree(query *q, const char *key, const char *full)
+{
+    if (q->name != NULL) {
+        hcs_reg_value v;
+        int r = hcs_reg_view_get(q->view, q->h, key, q->name, &v);
+        if (r < 0)
+            return -1;
+        if (r == 1) {
+            printf_(q->o, "%s\n", full);
+            put_value(q->o, &v);
+            puts_(q->o, "\n");
+            q->matches++;
+        }
+    } else {
+        printf_(q->o, "%s\n", full);
+        if (hcs_reg_view_values(q->view, q->h, key, value_put, q->o) != 0)
+            return -1;
+        puts_(q->o, "\n");
+    }
+    names l = {0};
+    int rc = hcs_reg_view_subkeys(q->view, q->h, key, names_add, &l) != 0 ? -1 : 0;
+    for (size_t i = 0; i < l.n && rc == 0 && !q->o->oom; i++) {
+        AUTOFREE char *child =
+            key[0] ? hcs_asprintf("%s\\%s", key, l.names[i]) : strdup(l.names[i]);
+        AUTOFREE char *child_full = hcs_asprintf("%s\\%s", full, l.names[i]);
+        rc = child && child_full ? query_tree(q, child, child_full) : -1;
+    }
+    names_free(&l);
+    return q->o->oom ? -1 : rc;
+}
+
+static int cmd_query(out *o, hcs_reg_system *s, const char *const *argv, size_t argc)
+{
+    if (argc < 2)
+        return usage(o, "query: no KEY");
+    switches sw;
+    int st = switches_parse(o, "query", argv, argc, 2, "v ve s", &sw);
+    if (st != ST_OK)
+        return st;
+    regkey k __attribute__((cleanup(regkey_free))) = {0};
+    if ((st = key_parse(o, argv[1], &k)) != ST_OK)
+        return st;
+    const hcs_reg_view *view = hcs_reg_system_view(s);
+    if (!hcs_reg_view_key_exists(view, k.h, k.key))
+        return fail(o, NOT_FOUND ": %s", k.full);
+    const char *name = sw.ve ? "" : sw.v;
+    puts_(o, "\n");
+    if (sw.s) {
+        query q = {.o = o, .view = view, .h = k.h, .name = name};
+        if (query_tree(&q, k.key, k.full) < 0) {
+            o->oom = true;
+            return ST_FAIL;
+        }
+        if (name != NULL && q.matches == 0)
+            return fail(o, NOT_FOUND ": %s under %s", name[0] ? name : "(Default)", k.full);
+        if (name != NULL)
+            printf_(o, "End of search: %zu match(es) found.\n", q.matches);
+        return ST_OK;
+    }
+    printf_(o, "%s\n", k.full);
+    if (name != NULL) {
+        hcs_reg_value v;
+        int r = hcs_reg_view_get(view, k.h, k.key, name, &v);
+        if (r < 0) {
+            o->oom = true;
+            return ST_FAIL;
+        }
+        if (r == 0)
+            return fail(o, NOT_FOUND ": %s in %s", name[0] ? name : "(Default)", k.full);
+        put_value(o, &v);
+        puts_(o, "\n");
+        return ST_OK;
+    }
+    names l = {0};
+    int rc = hcs_reg_view_values(view, k.h, k.key, value_put, o);
+    if (rc == 0) {
+        puts_(o, "\n");
+        rc = hcs_reg_view_subkeys(view, k.h, k.key, names_add, &l);
+    }
+    for (size_t i = 0; i < l.n && rc == 0; i++)
+        printf_(o, "%s\\%s\n", k.full, l.names[i]);
+    names_free(&l);
+    if (rc != 0)
+        o->oom = true;
+    return ST_OK;
+}
+
+/* --- add ----------------------------------------------------------------------------------- */
+
+static int type_parse(const char *t, uint32_t *type)
+{
+    static const struct {
+        const char *name;
+        uint32_t type;
+    } types[] = {
+        {"REG_SZ", HCS_REG_SZ},
+        {"REG_EXPAND_SZ", HCS_REG_EXPAND_SZ},
+        {"REG_MULTI_SZ", HCS_REG_MULTI_SZ},
+        {"REG_DWORD", HCS_REG_DWORD},
+        {"REG_QWORD", HCS_REG_QWORD},
+        {"REG_BINARY", HCS_REG_BINARY},
+        {"REG_NONE", HCS_REG_NONE},
+    };
+    for (size_t i = 0; i < HCS_ARRAY_SIZE(types); i++) {
+        if (strcasecmp(t, types[i].name) == 0) {
+            *type = types[i].type;
+            return 0;
+        }
+    }
+    return -1;
+}
+
+static int hexval(char c)
+{
+    if (c >= '0' && c <= '9')
+        return c - '0';
+    if (c >= 'a' && c <= 'f')
+        return c - 'a' + 10;
+    if (c >= 'A' && c <= 'F')
+        return c - 'A' + 10;
+    return -1;
+}
+
+/* The /d text of a value of type t as its data (*data malloc'ed). ST_OK or the error in o. */
+static int data_parse(out *o, uint32_t t, const char *text, const char *sep, const char *what,
+                      uint8_t **data, size_t *len)
+{
+    size_t n = strlen(text);
+    *data = NULL;
+    *len = 0;
+    if (t == HCS_REG_DWORD || t == HCS_REG_QWORD) {
+        uint64_t max = t == HCS_REG_DWORD ? UINT32_MAX : UINT64_MAX;
+        bool hex = n > 2 && text[0] == '0' && (text[1] == 'x' || text[1] == 'X');
+        const char *digits = hex ? text + 2 : text;
+        uint64_t x = 0;
+        bool ok = n == 0 || digits[0] != '\0';
+        for (const char *p = digits; *p && ok; p++) {
+            int dv = hex ? hexval(*p) : (*p >= '0' && *p <= '9' ? *p - '0' : -1);
+            unsigned base = hex ? 16 : 10;
+            if (dv < 0 || x > (max - (uint64_t)dv) / base)
+                ok = false;
+            else
+                x = x * base + (uint64_t)dv;
+        }
+        if (!ok)
+            return fail(o,
+                        "invalid %s data \"%s\" for %s: a %s number, decimal or 0x hexadecimal, "
+                        "is expected",
+                        type_name(t), text, what, t == HCS_REG_DWORD ? "32-bit" : "64-bit");
+        size_t sz = t == HCS_REG_DWORD ? 4 : 8;
+        *data = malloc(sz);
+        if (*data == NULL) {
+            o->oom = true;
+            return ST_FAIL;
+        }
+        for (size_t i = 0; i < sz; i++)
+            (*data)[i] = (uint8_t)(x >> (8 * i));
+        *len = sz;
+        return ST_OK;
+    }
+    if (t == HCS_REG_BINARY || t == HCS_REG_NONE) {
+        if (n % 2 != 0)
+            return fail(o, "invalid %s data for %s: %zu hex digits, an even number is expected",
+                        type_name(t), what, n);
+        *data = malloc(n / 2 + 1);
+        if (*data == NULL) {
+            o->oom = true;
+            return ST_FAIL;
+        }
+        for (size_t i = 0; i < n; i += 2) {
+            int hi = hexval(text[i]), lo = hexval(text[i + 1]);
+            if (hi < 0 || lo < 0)
+                return fail(o, "invalid %s data for %s: \"%.2s\" at offset %zu is not hexadecimal",
+                            type_name(t), what, text + i, i);
+            (*data)[i / 2] = (uint8_t)(hi << 4 | lo);
+        }
+        *len = n / 2;
+        return ST_OK;
+    }
+    *data = malloc(n + 2);
+    if (*data == NULL) {
+        o->oom = true;
+        return ST_FAIL;
+    }
+    if (t != HCS_REG_MULTI_SZ) {
+        memcpy(*data, text, n);
+        *len = n;
+        return ST_OK;
+    }
+    /* MULTI_SZ: strings separated by sep ("\0", the two characters, by default), each stored
+     * with its NUL; a separator at the very end ends the list rather than adding "". */
+    if (sep != NULL && strlen(sep) != 1)
+        return fail(o, "invalid separator \"%s\" for %s: one character is expected", sep, what);
+    const char *sp = sep ? sep : "\\0";
+    size_t sl = strlen(sp), w = 0;
+    for (size_t i = 0; i < n;) {
+        if (strncmp(text + i, sp, sl) == 0) {
+            (*data)[w++] = '\0';
+            i += sl;
+        } else {
+            (*data)[w++] = (uint8_t)text[i++];
+        }
+    }
+    if (n > 0 && (w == 0 || (*data)[w - 1] != '\0'))
+        (*data)[w++] = '\0';
+    *len = w;
+    return ST_OK;
+}
+
+static int apply(out *o, hcs_reg_system *s, const hcs_reg_change *c, size_t n)
+{
+    AUTOERR hcs_error *err = NULL;
+    if (n > 0 && hcs_reg_delta_apply(hcs_reg_system_delta(s), c, n, &err) < 0)
+        return fail_err(o, err);
+    puts_(o, DONE);
+    return ST_OK;
+}
+
+static int cmd_add(out *o, hcs_reg_system *s, const char *const *argv, size_t argc)
+{
+    if (argc < 2)
+        return usage(o, "add: no KEY");
+    switches sw;
+    int st = switches_parse(o, "add", argv, argc, 2, "v ve t s d f", &sw);
+    if (st != ST_OK)
+        return st;
+    regkey k __attribute__((cleanup(regkey_free))) = {0};
+    if ((st = key_parse(o, argv[1], &k)) != ST_OK)
+        return st;
+    /* Without /v, /t or /d set the default value (as reg.exe); with none, the key is made. */
+    if (sw.v == NULL && !sw.ve && sw.t == NULL && sw.d == NULL) {
+        if (k.key[0] == '\0')
+            return apply(o, s, NULL, 0); /* a hive's root always exists */
+        hcs_reg_change c = {.op = HCS_REG_CREATE_KEY, .hive = k.h, .key = k.key};
+        return apply(o, s, &c, 1);
+    }
+    uint32_t type = HCS_REG_SZ;
+    if (sw.t != NULL && type_parse(sw.t, &type) < 0)
+        return fail(o, "invalid type \"%s\" for /t: one of " TYPES " is expected", sw.t);
+    if (sw.sep != NULL && type != HCS_REG_MULTI_SZ)
+        return usage(o, "add: /s SEPARATOR is for REG_MULTI_SZ only");
+    const char *name = sw.v ? sw.v : "";
+    AUTOFREE char *what = hcs_asprintf("%s in %s", name[0] ? name : "(Default)", k.full);
+    if (what == NULL) {
+        o->oom = true;
+        return ST_FAIL;
+    }
+    AUTOFREE uint8_t *data = NULL;
+    size_t len = 0;
+    if ((st = data_parse(o, type, sw.d ? sw.d : "", sw.sep, what, &data, &len)) != ST_OK)
+        return st;
+    hcs_reg_change c = {.op = HCS_REG_SET_VALUE,
+                        .hive = k.h,
+                        .key = k.key,
+                        .name = name,
+                        .type = type,
+                        .data = data,
+                        .len = len};
+    return apply(o, s, &c, 1);
+}
+
+/* --- delete -------------------------------------------------------------------------------- */
+
+static int collect_value_name(void *ctx, const hcs_reg_value *val)
+{
+    names *l = ctx;
+    return val->deleted ? 0 : names_add(l, val->name);
+}
+
+static int cmd_delete(out *o, hcs_reg_system *s, const char *const *argv, size_t argc)
+{
+    if (argc < 2)
+        return usage(o, "delete: no KEY");
+    switches sw;
+    int st = switches_parse(o, "delete", argv, argc, 2, "v ve va f", &sw);
+    if (st != ST_OK)
+        return st;
+    regkey k __attribute__((cleanup(regkey_free))) = {0};
+    if ((st = key_parse(o, argv[1], &k)) != ST_OK)
+        return st;
+    const hcs_reg_view *view = hcs_reg_system_view(s);
+    if (!hcs_reg_view_key_exists(view, k.h, k.key))
+        return fail(o, NOT_FOUND ": %s", k.full);
+    if (sw.v == NULL && !sw.ve && !sw.va) {
+        if (k.key[0] == '\0')
+            return fail(o, "%s is the root of a hive: it cannot be deleted", k.full);
+        hcs_reg_change c = {.op = HCS_REG_DELETE_KEY, .hive = k.h, .key = k.key};
+        return apply(o, s, &c, 1);
+    }
+    if (!sw.va) {
+        const char *name = sw.ve ? "" : sw.v;
+        hcs_reg_value v;
+        int r = hcs_reg_view_get(view, k.h, k.key, name, &v);
+        if (r < 0) {
+            o->oom = true;
+            return ST_FAIL;
+        }
+        if (r == 0)
+            return fail(o, NOT_FOUND ": %s in %s", name[0] ? name : "(Default)", k.full);
+        hcs_reg_change c = {.op = HCS_REG_DELETE_VALUE, .hive = k.h, .key = k.key, .name = name};
+        return apply(o, s, &c, 1);
+    }
+    names l = {0};
+    hcs_reg_change *c = NULL;
+    if (hcs_reg_view_values(view, k.h, k.key, collect_value_name, &l) != 0 ||
+        (l.n > 0 && (c = calloc(l.n, sizeof(*c))) == NULL)) {
+        names_free(&l);
+        o->oom = true;
+        return ST_FAIL;
+    }
+    for (size_t i = 0; i < l.n; i++)
+        c[i] = (hcs_reg_change){
+            .op = HCS_REG_DELETE_VALUE, .hive = k.h, .key = k.key, .name = l.names[i]};
+    st = apply(o, s, c, l.n);
+    free(c);
+    names_free(&l);
+    return st;
+}
+
+/* --- export and import --------------------------------------------------------------------- */
+
+static int cmd_export(out *o, hcs_reg_system *s, const char *const *argv, size_t argc)
+{
+    if (argc < 2)
+        return usage(o, "export: no KEY");
+    switches sw;
+    int st = switches_parse(o, "export", argv, argc, 2, "y", &sw);
+    if (st != ST_OK)
+        return st;
+    regkey k __attribute__((cleanup(regkey_free))) = {0};
+    if ((st = key_parse(o, argv[1], &k)) != ST_OK)
+        return st;
+    if (!hcs_reg_view_key_exists(hcs_reg_system_view(s), k.h, k.key))
+        return fail(o, NOT_FOUND ": %s", k.full);
+    AUTOERR hcs_error *err = NULL;
+    AUTOFREE char *text = NULL;
+    size_t len = 0;
+    if (hcs_reg_export(hcs_reg_system_view(s), k.h, k.key, &text, &len, &err) < 0)
+        return fail_err(o, err);
+    put(o, text, len);
+    return ST_OK;
+}
+
+/* UTF-16LE (after its BOM) to UTF-8; NULL when out of memory, *bad set when invalid. */
+static char *utf16_to_utf8(const uint8_t *in, size_t n, size_t *len, bool *bad)
+{
+    *bad = n % 2 != 0;
+    char *s = malloc(n / 2 * 3 + 1);
+    if (s == NULL || *bad) {
+        return s;
+    }
+    size_t w = 0;
+    for (size_t i = 0; i + 1 < n; i += 2) {
+        uint32_t c = in[i] | (uint32_t)in[i + 1] << 8;
+        if (c >= 0xdc00 && c < 0xe000) {
+            *bad = true;
+            break;
+        }
+        if (c >= 0xd800 && c < 0xdc00) {
+            uint32_t c2 = i + 3 < n ? (in[i + 2] | (uint32_t)in[i + 3] << 8) : 0;
+            if (c2 < 0xdc00 || c2 >= 0xe000) {
+                *bad = true;
+                break;
+            }
+            c = 0x10000 + ((c - 0xd800) << 10) + (c2 - 0xdc00);
+            i += 2;
+        }
+        if (c < 0x80) {
+            s[w++] = (char)c;
+        } else if (c < 0x800) {
+            s[w++] = (char)(0xc0 | c >> 6);
+            s[w++] = (char)(0x80 | (c & 0x3f));
+        } else if (c < 0x10000) {
+            s[w++] = (char)(0xe0 | c >> 12);
+            s[w++] = (char)(0x80 | (c >> 6 & 0x3f));
+            s[w++] = (char)(0x80 | (c & 0x3f));
+        } else {
+            /* A surrogate pair: 4 input bytes, 4 output bytes, within the 3-per-2 budget. */
+            s[w++] = (char)(0xf0 | c >> 18);
+            s[w++] = (char)(0x80 | (c >> 12 & 0x3f));
+            s[w++] = (char)(0x80 | (c >> 6 & 0x3f));
+            s[w++] = (char)(0x80 | (c & 0x3f));
+        }
+    }
+    s[w] = '\0';
+    *len = w;
+    return s;
+}
+
+static int cmd_import(out *o, hcs_reg_system *s, const char *text, size_t len)
+{
+    AUTOFREE char *conv = NULL;
+    if (len >= 2 && (uint8_t)text[0] == 0xff && (uint8_t)text[1] == 0xfe) {
+        bool bad = false;
+        conv = utf16_to_utf8((const uint8_t *)text + 2, len - 2, &len, &bad);
+        if (conv == NULL) {
+            o->oom = true;
+            return ST_FAIL;
+        }
+        if (bad)
+            return fail(o, "import: the .reg text starts with a UTF-16LE mark but is not valid "
+                           "UTF-16LE");
+        text = conv;
+    }
+    AUTOERR hcs_error *err = NULL;
+    hcs_reg_change *c = NULL;
+    size_t n = 0;
+    if (hcs_reg_parse(text, len, "import", &c, &n, &err) < 0)
+        return fail_err(o, err);
+    int st = apply(o, s, c, n);
+    hcs_reg_changes_free(c, n);
+    return st;
+}
+
+static bool is_help(const char *a)
+{
+    return strcmp(a, "/?") == 0 || strcmp(a, "-?") == 0;
+}
+
+/* --- the request ----------------------------------------------------------------------------- */
+
+int hcs_reg_serve(hcs_reg_system *s, const char *req, size_t len, char **answer, size_t *answer_len)
+{
+    *answer = NULL;
+    *answer_len = 0;
+    out o = {0};
+    char status = ST_OK;
+    put(&o, &status, 1);
+    if (o.oom)
+        return -1;
+
+    /* The strings, NUL-terminated even when the last one is not. */
+    AUTOFREE char *copy = malloc(len + 1);
+    if (copy == NULL) {
+        free(o.p);
+        return -1;
+    }
+    if (len > 0)
+        memcpy(copy, req, len);
+    copy[len] = '\0';
+    const char *argv[MAX_ARGS];
+    size_t argc = 0;
+    bool too_many = false;
+    for (size_t i = 0; i < len;) {
+        if (argc == MAX_ARGS) {
+            too_many = true;
+            break;
+        }
+        argv[argc++] = copy + i;
+        i += strlen(copy + i) + 1;
+    }
+
+    int st;
+    const char *verb = argc > 0 ? argv[0] : "";
+    bool help = argc == 0 || is_help(verb) || (argc > 1 && is_help(argv[1]));
+    if (help) {
+        st = usage(&o, NULL);
+    } else if (strcasecmp(verb, "import") == 0) {
+        /* The text is the rest of the request: it may hold NULs (UTF-16). */
+        size_t off = strlen(verb) + 1;
+        size_t tlen = len > off ? len - off : 0;
+        /* A NUL after the text (a client sending it as a string) is no part of it; in UTF-16
+         * (a BOM, then pairs of bytes) only an odd one is. */
+        bool utf16 = tlen >= 2 && (uint8_t)copy[off] == 0xff && (uint8_t)copy[off + 1] == 0xfe;
+        if (tlen > 0 && copy[off + tlen - 1] == '\0' && (!utf16 || tlen % 2 == 1))
+            tlen--;
+        st = off >= len ? usage(&o, "import: no .reg text") : cmd_import(&o, s, copy + off, tlen);
+    } else if (too_many) {
+        st = usage(&o, "%s: more than %d arguments", verb, MAX_ARGS - 1);
+    } else if (strcasecmp(verb, "query") == 0) {
+        st = cmd_query(&o, s, argv, argc);
+    } else if (strcasecmp(verb, "add") == 0) {
+        st = cmd_add(&o, s, argv, argc);
+    } else if (strcasecmp(verb, "delete") == 0) {
+        st = cmd_delete(&o, s, argv, argc);
+    } else if (strcasecmp(verb, "export") == 0) {
+        st = cmd_export(&o, s, argv, argc);
+    } else {
+        st = usage(&o, "unknown command \"%s\"", verb);
+    }
+    if (!o.oom && o.len > HCS_REG_SERVE_MAX)
+        st = fail(&o,
+                  "the answer (%zu bytes) is over the protocol's %u MiB limit; query or "
+                  "export a smaller key",
+                  o.len, HCS_REG_SERVE_MAX >> 20);
+    if (o.oom) {
+        free(o.p);
+        return -1;
+    }
+    o.p[0] = (char)st;
+    *answer = o.p;
+    *answer_len = o.len;
+    return 0;
+}
