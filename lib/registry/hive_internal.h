@@ -1,6 +1,7 @@
 /*
- * hive_internal.h - the byte orders that model.c's comparisons define, shared with hive.c's
- * searches (which compare from an offset for speed and must agree with them exactly).
+ * hive_internal.h - internal to lib/registry: the byte orders that model.c's comparisons
+ * define, shared with hive.c's searches (which compare from an offset for speed and must agree
+ * with them exactly), and a list of names collected from a walk.
  */
 #ifndef HCS_REGISTRY_HIVE_INTERNAL_H
 #define HCS_REGISTRY_HIVE_INTERNAL_H
@@ -16,5 +17,17 @@ static inline int hcs_reg_key_rank(unsigned char c)
 {
     return c == 0 ? 0 : c == '\\' ? 1 : (int)hcs_reg_fold(c) + 2;
 }
+
+#include <stddef.h>
+
+/* Names collected by a walk (copies), e.g. subkeys before recursing into them. */
+typedef struct hcs_reg_names {
+    char **names;
+    size_t n, cap;
+} hcs_reg_names;
+
+/* Append a copy of name to the hcs_reg_names ctx: a subkeys callback. 0, or -1 out of memory. */
+int hcs_reg_names_add(void *ctx, const char *name);
+void hcs_reg_names_free(hcs_reg_names *l);
 
 #endif

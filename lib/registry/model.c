@@ -6,6 +6,8 @@
  * other byte as it is. Key paths compare component by component: the separator ranks below
  * every other byte, so a key's descendants sort right after it and before its next sibling.
  */
+#include <stdint.h>
+#include <stdlib.h>
 #include <string.h>
 #include <strings.h>
 
@@ -201,4 +203,30 @@ int hcs_reg_key_cmp(const char *a, const char *b)
         if (rx != ry || rx == 0)
             return rx - ry;
     }
+}
+
+int hcs_reg_names_add(void *ctx, const char *name)
+{
+    hcs_reg_names *l = ctx;
+    if (l->n == l->cap) {
+        size_t cap = l->cap ? l->cap * 2 : 16;
+        char **p = cap > SIZE_MAX / sizeof(*p) ? NULL : realloc(l->names, cap * sizeof(*p));
+        if (p == NULL)
+            return -1;
+        l->names = p;
+        l->cap = cap;
+    }
+    if ((l->names[l->n] = strdup(name)) == NULL)
+        return -1;
+    l->n++;
+    return 0;
+}
+
+void hcs_reg_names_free(hcs_reg_names *l)
+{
+    for (size_t i = 0; i < l->n; i++)
+        free(l->names[i]);
+    free(l->names);
+    l->names = NULL;
+    l->n = l->cap = 0;
 }

@@ -22,6 +22,7 @@
 
 #include "common/cleanup.h"
 #include "common/util.h"
+#include "hive_internal.h"
 #include "registry.h"
 
 #define HEADER5 "Windows Registry Editor Version 5.00"
@@ -839,28 +840,6 @@ static int export_value(void *ctx, const hcs_reg_value *val)
     return rc < 0 ? -1 : out_eol(x);
 }
 
-typedef struct {
-    char **names;
-    size_t n, cap;
-} name_list;
-
-static int collect_subkey(void *ctx, const char *name)
-{
-    name_list *l = ctx;
-    if (l->n == l->cap) {
-        size_t cap = l->cap ? l->cap * 2 : 8;
-        char **p = cap > SIZE_MAX / sizeof(*p) ? NULL : realloc(l->names, cap * sizeof(*p));
-        if (p == NULL)
-            return -1;
-        l->names = p;
-        l->cap = cap;
-    }
-    if ((l->names[l->n] = strdup(name)) == NULL)
-        return -1;
-    l->n++;
-    return 0;
-}
-
 static int export_key(exporter *x, const char *key)
 {
     x->key = key;
@@ -873,8 +852,8 @@ static int export_key(exporter *x, const char *key)
     if (out_eol(x) < 0)
         return -1;
     /* Collected first: the walk below re-enters the view. */
-    name_list l = {0};
-    int rc = hcs_reg_view_subkeys(x->v, x->h, key, collect_subkey, &l);
+    hcs_reg_names l = {0};
+    int rc = hcs_reg_view_subkeys(x->v, x->h, key, hcs_reg_names_add, &l);
     if (rc != 0)
         hcs_err_set(x->err, E_OUTOFMEMORY, "out of memory listing the subkeys of \"%s\"", key);
     for (size_t i = 0; i < l.n && rc == 0; i++) {
@@ -882,9 +861,7 @@ static int export_key(exporter *x, const char *key)
             key[0] != '\0' ? hcs_asprintf("%s\\%s", key, l.names[i]) : strdup(l.names[i]);
         rc = child ? export_key(x, child) : hcs_err_set(x->err, E_OUTOFMEMORY, "out of memory");
     }
-    for (size_t i = 0; i < l.n; i++)
-        free(l.names[i]);
-    free(l.names);
+    hcs_reg_names_free(&l);
     return rc;
 }
 

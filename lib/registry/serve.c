@@ -17,6 +17,7 @@
 
 #include "common/cleanup.h"
 #include "common/util.h"
+#include "hive_internal.h"
 #include "registry.h"
 
 #define MAX_ARGS 16
@@ -379,38 +380,6 @@ static void put_value(out *o, const hcs_reg_value *v)
     puts_(o, "\n");
 }
 
-typedef struct {
-    char **names;
-    size_t n, cap;
-} names;
-
-static int names_add(void *ctx, const char *name)
-{
-    names *l = ctx;
-    if (l->n == l->cap) {
-        size_t cap = l->cap ? l->cap * 2 : 16;
-        char **p = realloc(l->names, cap * sizeof(*p));
-        if (p == NULL)
-            return -1;
-        l->names = p;
-        l->cap = cap;
-    }
-    l->names[l->n] = strdup(name);
-    if (l->names[l->n] == NULL)
-        return -1;
-    l->n++;
-    return 0;
-}
-
-static void names_free(names *l)
-{
-    for (size_t i = 0; i < l->n; i++)
-        free(l->names[i]);
-    free(l->names);
-    l->names = NULL;
-    l->n = l->cap = 0;
-}
-
 static int value_put(void *ctx, const hcs_reg_value *v)
 {
     out *o = ctx;
@@ -448,15 +417,15 @@ static int query_tree(query *q, const char *key, const char *full)
             return -1;
         puts_(q->o, "\n");
     }
-    names l = {0};
-    int rc = hcs_reg_view_subkeys(q->view, q->h, key, names_add, &l) != 0 ? -1 : 0;
+    hcs_reg_names l = {0};
+    int rc = hcs_reg_view_subkeys(q->view, q->h, key, hcs_reg_names_add, &l) != 0 ? -1 : 0;
     for (size_t i = 0; i < l.n && rc == 0 && !q->o->oom; i++) {
         AUTOFREE char *child =
             key[0] ? hcs_asprintf("%s\\%s", key, l.names[i]) : strdup(l.names[i]);
         AUTOFREE char *child_full = hcs_asprintf("%s\\%s", full, l.names[i]);
         rc = child && child_full ? query_tree(q, child, child_full) : -1;
     }
-    names_free(&l);
+    hcs_reg_names_free(&l);
     return q->o->oom ? -1 : rc;
 }
 
@@ -502,15 +471,15 @@ static int cmd_query(out *o, hcs_reg_system *s, const char *const *argv, size_t 
         puts_(o, "\n");
         return ST_OK;
     }
-    names l = {0};
+    hcs_reg_names l = {0};
     int rc = hcs_reg_view_values(view, k.h, k.key, value_put, o);
     if (rc == 0) {
         puts_(o, "\n");
-        rc = hcs_reg_view_subkeys(view, k.h, k.key, names_add, &l);
+        rc = hcs_reg_view_subkeys(view, k.h, k.key, hcs_reg_names_add, &l);
     }
     for (size_t i = 0; i < l.n && rc == 0; i++)
         printf_(o, "%s\\%s\n", k.full, l.names[i]);
-    names_free(&l);
+    hcs_reg_names_free(&l);
     if (rc != 0)
         o->oom = true;
     return ST_OK;
@@ -694,8 +663,8 @@ static int cmd_add(out *o, hcs_reg_system *s, const char *const *argv, size_t ar
 
 static int collect_value_name(void *ctx, const hcs_reg_value *val)
 {
-    names *l = ctx;
-    return val->deleted ? 0 : names_add(l, val->name);
+    hcs_reg_names *l = ctx;
+    return val->deleted ? 0 : hcs_reg_names_add(l, val->name);
 }
 
 static int cmd_delete(out *o, hcs_reg_system *s, const char *const *argv, size_t argc)
@@ -731,11 +700,11 @@ static int cmd_delete(out *o, hcs_reg_system *s, const char *const *argv, size_t
         hcs_reg_change c = {.op = HCS_REG_DELETE_VALUE, .hive = k.h, .key = k.key, .name = name};
         return apply(o, s, &c, 1);
     }
-    names l = {0};
+    hcs_reg_names l = {0};
     hcs_reg_change *c = NULL;
     if (hcs_reg_view_values(view, k.h, k.key, collect_value_name, &l) != 0 ||
         (l.n > 0 && (c = calloc(l.n, sizeof(*c))) == NULL)) {
-        names_free(&l);
+        hcs_reg_names_free(&l);
         o->oom = true;
         return ST_FAIL;
     }
@@ -744,7 +713,7 @@ static int cmd_delete(out *o, hcs_reg_system *s, const char *const *argv, size_t
             .op = HCS_REG_DELETE_VALUE, .hive = k.h, .key = k.key, .name = l.names[i]};
     st = apply(o, s, c, l.n);
     free(c);
-    names_free(&l);
+    hcs_reg_names_free(&l);
     return st;
 }
 
