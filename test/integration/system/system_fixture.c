@@ -67,16 +67,64 @@ HRESULT sf_wait(HCS_OPERATION op, HRESULT submitted, char **doc)
     return HcsWaitForOperationResult(op, 60000, doc);
 }
 
+char *sf_fmt(const char *fmt, ...)
+{
+    va_list ap;
+    va_start(ap, fmt);
+    char *s = hcs_vasprintf(fmt, ap);
+    va_end(ap);
+    ck_assert_ptr_nonnull(s);
+    return s;
+}
+
+void sf_sh(const char *cmd)
+{
+    ck_assert_msg(system(cmd) == 0, "command failed: %s", cmd);
+}
+
+HRESULT sf_try_create(const char *id, const char *cfg, HCS_SYSTEM *sys, char **doc)
+{
+    HCS_OPERATION op = HcsCreateOperation(NULL, NULL);
+    *sys = NULL;
+    *doc = NULL;
+    HRESULT hr = sf_wait(op, HcsCreateComputeSystem(id, cfg, op, NULL, sys), doc);
+    HcsCloseOperation(op);
+    return hr;
+}
+
+/* Create from cfg, asserting success. */
+static HCS_SYSTEM create_config(const char *id, const char *cfg)
+{
+    HCS_SYSTEM sys = NULL;
+    char *doc = NULL;
+    HRESULT hr = sf_try_create(id, cfg, &sys, &doc);
+    ck_assert_msg(hr == S_OK, "create %s: 0x%08X %s", id, (unsigned)hr, doc ? doc : "");
+    HcsFree(doc);
+    return sys;
+}
+
+/* Start sys, asserting success. */
+static void start(const char *id, HCS_SYSTEM sys)
+{
+    HCS_OPERATION op = HcsCreateOperation(NULL, NULL);
+    char *doc = NULL;
+    HRESULT hr = sf_wait(op, HcsStartComputeSystem(sys, op, NULL), &doc);
+    ck_assert_msg(hr == S_OK, "start %s: 0x%08X %s", id, (unsigned)hr, doc ? doc : "");
+    HcsFree(doc);
+    HcsCloseOperation(op);
+}
+
+HCS_SYSTEM sf_start_config(const char *id, const char *cfg)
+{
+    HCS_SYSTEM sys = create_config(id, cfg);
+    start(id, sys);
+    return sys;
+}
+
 HCS_SYSTEM sf_create(const char *id, const char *extra, const char *top)
 {
     char *cfg = sf_config(extra, top);
-    HCS_OPERATION op = HcsCreateOperation(NULL, NULL);
-    HCS_SYSTEM sys = NULL;
-    char *doc = NULL;
-    HRESULT hr = sf_wait(op, HcsCreateComputeSystem(id, cfg, op, NULL, &sys), &doc);
-    ck_assert_msg(hr == S_OK, "create %s: 0x%08X %s", id, (unsigned)hr, doc ? doc : "");
-    HcsFree(doc);
-    HcsCloseOperation(op);
+    HCS_SYSTEM sys = create_config(id, cfg);
     free(cfg);
     return sys;
 }
@@ -84,11 +132,7 @@ HCS_SYSTEM sf_create(const char *id, const char *extra, const char *top)
 HCS_SYSTEM sf_start(const char *id, const char *extra)
 {
     HCS_SYSTEM sys = sf_create(id, extra, NULL);
-    HCS_OPERATION op = HcsCreateOperation(NULL, NULL);
-    char *doc = NULL;
-    HRESULT hr = sf_wait(op, HcsStartComputeSystem(sys, op, NULL), &doc);
-    ck_assert_msg(hr == S_OK, "start %s: 0x%08X %s", id, (unsigned)hr, doc ? doc : "");
-    HcsCloseOperation(op);
+    start(id, sys);
     return sys;
 }
 

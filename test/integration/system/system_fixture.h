@@ -19,6 +19,18 @@ const char *sf_layer(void);
  */
 char *sf_config(const char *extra, const char *top);
 
+/* hcs_asprintf that aborts the test when out of memory. */
+char *sf_fmt(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+
+/* Run a shell command, asserting success. */
+void sf_sh(const char *cmd);
+
+/* Create from the document cfg (and wait): the HRESULT, *sys on success, *doc the result. */
+HRESULT sf_try_create(const char *id, const char *cfg, HCS_SYSTEM *sys, char **doc);
+
+/* Create from the document cfg and start, asserting success. */
+HCS_SYSTEM sf_start_config(const char *id, const char *cfg);
+
 /* Create (and wait), asserting success. */
 HCS_SYSTEM sf_create(const char *id, const char *extra, const char *top);
 /* Create and start. */

@@ -23,27 +23,11 @@
 /* The two imported layers of every test: a busybox base and a top layer that deletes. */
 static char base_layer[400], top_layer[400];
 
-__attribute__((format(printf, 1, 2))) static char *fmt(const char *f, ...)
-{
-    va_list ap;
-    va_start(ap, f);
-    char *s = hcs_vasprintf(f, ap);
-    va_end(ap);
-    ck_assert_ptr_nonnull(s);
-    return s;
-}
-
-/* Run a shell command, asserting success. */
-static void sh(const char *cmd)
-{
-    ck_assert_msg(system(cmd) == 0, "command failed: %s", cmd);
-}
-
 /* Archive the tree dir as the tar file archive (paths relative to dir, no "./" prefix). */
 static void tar_tree(const char *dir, const char *archive)
 {
-    char *cmd = fmt("cd %s && tar --numeric-owner -cf %s $(ls -A)", dir, archive);
-    sh(cmd);
+    char *cmd = sf_fmt("cd %s && tar --numeric-owner -cf %s $(ls -A)", dir, archive);
+    sf_sh(cmd);
     free(cmd);
 }
 
@@ -75,16 +59,16 @@ static void layers_setup(void)
         "mkdir -p $T/data $T/opaque $T/etc; : > $T/data/.wh.gone.txt; "
         ": > $T/opaque/.wh..wh..opq; echo new > $T/opaque/new.txt; echo top > $T/etc/motd",
         t, t, t);
-    sh(cmd);
+    sf_sh(cmd);
     free(cmd);
-    char *src = fmt("%s/src-%s", t, "base"), *tar = fmt("%s/%s.tar", t, "base");
+    char *src = sf_fmt("%s/src-%s", t, "base"), *tar = sf_fmt("%s/%s.tar", t, "base");
     tar_tree(src, tar);
     snprintf(base_layer, sizeof(base_layer), "%s/layers/base", t);
     import(base_layer, tar);
     free(src);
     free(tar);
-    src = fmt("%s/src-%s", t, "top");
-    tar = fmt("%s/%s.tar", t, "top");
+    src = sf_fmt("%s/src-%s", t, "top");
+    tar = sf_fmt("%s/%s.tar", t, "top");
     tar_tree(src, tar);
     snprintf(top_layer, sizeof(top_layer), "%s/layers/top", t);
     import(top_layer, tar);
@@ -111,32 +95,7 @@ static char *config(const char *layers, const char *path, const char *extra)
 /* [{"Path": top}, {"Path": base}] */
 static char *both_layers(void)
 {
-    return fmt("[{\"Path\":\"%s\"},{\"Path\":\"%s\"}]", top_layer, base_layer);
-}
-
-/* Create; returns the HRESULT, the system in *sys on success, the result document in *doc. */
-static HRESULT try_create(const char *id, const char *cfg, HCS_SYSTEM *sys, char **doc)
-{
-    HCS_OPERATION op = HcsCreateOperation(NULL, NULL);
-    *sys = NULL;
-    *doc = NULL;
-    HRESULT hr = sf_wait(op, HcsCreateComputeSystem(id, cfg, op, NULL, sys), doc);
-    HcsCloseOperation(op);
-    return hr;
-}
-
-static HCS_SYSTEM start(const char *id, const char *cfg)
-{
-    HCS_SYSTEM sys = NULL;
-    char *doc = NULL;
-    HRESULT hr = try_create(id, cfg, &sys, &doc);
-    ck_assert_msg(hr == S_OK, "create %s: 0x%08X %s", id, (unsigned)hr, doc ? doc : "");
-    HcsFree(doc);
-    HCS_OPERATION op = HcsCreateOperation(NULL, NULL);
-    hr = sf_wait(op, HcsStartComputeSystem(sys, op, NULL), &doc);
-    ck_assert_msg(hr == S_OK, "start %s: 0x%08X %s", id, (unsigned)hr, doc ? doc : "");
-    HcsCloseOperation(op);
-    return sys;
+    return sf_fmt("[{\"Path\":\"%s\"},{\"Path\":\"%s\"}]", top_layer, base_layer);
 }
 
 /* Stop and close sys, and wait until its monitor has removed everything (holds included). */
@@ -187,8 +146,8 @@ static char *written_path(const char *w, const char *name)
 {
     const char *sub =
         backend_of(w) == HCS_LAYER_BACKEND_OVERLAY ? HCS_LAYER_FILES : HCS_LAYER_ROOTFS;
-    char *dir = fmt("%s/%s", w, sub);
-    char *p = fmt("%s/%s", dir, name);
+    char *dir = sf_fmt("%s/%s", w, sub);
+    char *p = sf_fmt("%s/%s", dir, name);
     free(dir);
     return p;
 }
@@ -225,10 +184,10 @@ static void check_union(HCS_SYSTEM sys)
 
 START_TEST(layers__a_missing_storage_path_becomes_a_writable_layer_over_imported_layers)
 {
-    char *w = fmt("%s/%s", hcs_test_root(), "w-new");
+    char *w = sf_fmt("%s/%s", hcs_test_root(), "w-new");
     char *layers = both_layers();
     char *cfg = config(layers, w, NULL);
-    HCS_SYSTEM sys = start("it-layers", cfg);
+    HCS_SYSTEM sys = sf_start_config("it-layers", cfg);
     check_union(sys);
     free(run(sys, "[\"sh\",\"-c\",\"echo written > /written.txt; rm /etc/motd\"]"));
 
@@ -238,9 +197,9 @@ START_TEST(layers__a_missing_storage_path_becomes_a_writable_layer_over_imported
     ck_assert_msg(s != NULL && strcmp(s, "written\n") == 0, "%s holds %s", written,
                   s ? s : "(missing)");
     free(s);
-    char *in_base = fmt("%s/%s/written.txt", base_layer, HCS_LAYER_FILES);
+    char *in_base = sf_fmt("%s/%s/written.txt", base_layer, HCS_LAYER_FILES);
     ck_assert_msg(access(in_base, F_OK) < 0, "%s was written into the layer", in_base);
-    char *motd = fmt("%s/%s/etc/motd", top_layer, HCS_LAYER_FILES);
+    char *motd = sf_fmt("%s/%s/etc/motd", top_layer, HCS_LAYER_FILES);
     s = read_file(motd);
     ck_assert_msg(s != NULL && strcmp(s, "top\n") == 0, "%s holds %s", motd, s ? s : "(missing)");
     free(s);
@@ -275,7 +234,7 @@ END_TEST
 
 START_TEST(layers__a_writable_layer_keeps_the_changes_of_one_system_for_the_next)
 {
-    char *w = fmt("%s/%s", hcs_test_root(), "w-init");
+    char *w = sf_fmt("%s/%s", hcs_test_root(), "w-init");
     const char *parents[] = {top_layer, base_layer};
     hcs_error *err = NULL;
     ck_assert_msg(hcs_layer_init_writable(w, parents, 2, &err) == 0, "init %s: %s", w,
@@ -283,7 +242,7 @@ START_TEST(layers__a_writable_layer_keeps_the_changes_of_one_system_for_the_next
     char *layers = both_layers();
     char *cfg = config(layers, w, NULL);
 
-    HCS_SYSTEM sys = start("it-layers-1", cfg);
+    HCS_SYSTEM sys = sf_start_config("it-layers-1", cfg);
     check_union(sys);
     free(run(sys, "[\"sh\",\"-c\",\"echo one > /data/keep.txt; mkdir /made; echo m > /made/f\"]"));
     stop(sys);
@@ -292,7 +251,7 @@ START_TEST(layers__a_writable_layer_keeps_the_changes_of_one_system_for_the_next
     ck_assert_msg(s != NULL && strcmp(s, "m\n") == 0, "%s holds %s", made, s ? s : "(missing)");
     free(s);
 
-    sys = start("it-layers-2", cfg);
+    sys = sf_start_config("it-layers-2", cfg);
     char *out = run(sys, "[\"cat\",\"/data/keep.txt\",\"/made/f\"]");
     ck_assert_str_eq(out, "one\nm\n");
     free(out);
@@ -311,17 +270,17 @@ END_TEST
 
 START_TEST(layers__an_attached_writable_layer_is_used_as_attached)
 {
-    char *w = fmt("%s/%s", hcs_test_root(), "w-attached");
+    char *w = sf_fmt("%s/%s", hcs_test_root(), "w-attached");
     const char *parents[] = {top_layer, base_layer};
     hcs_error *err = NULL;
     ck_assert_msg(hcs_layer_init_writable(w, parents, 2, &err) == 0, "init %s: %s", w,
                   err ? err->message : "");
     ck_assert_msg(hcs_layer_attach(w, NULL, 0, &err) == 0, "attach %s: %s", w,
                   err ? err->message : "");
-    char *rootfs = fmt("%s/%s", w, HCS_LAYER_ROOTFS);
+    char *rootfs = sf_fmt("%s/%s", w, HCS_LAYER_ROOTFS);
     char *layers = both_layers();
     char *cfg = config(layers, w, NULL);
-    HCS_SYSTEM sys = start("it-layers-att", cfg);
+    HCS_SYSTEM sys = sf_start_config("it-layers-att", cfg);
     check_union(sys);
     /* The container's root is the attached view itself (one overlay writes into W/Files). */
     struct stat st;
@@ -330,7 +289,7 @@ START_TEST(layers__an_attached_writable_layer_is_used_as_attached)
     ck_assert_uint_eq(strtoull(dev, NULL, 10), (unsigned long long)st.st_dev);
     free(dev);
     free(run(sys, "[\"sh\",\"-c\",\"echo shared > /shared.txt\"]"));
-    char *shared = fmt("%s/shared.txt", rootfs);
+    char *shared = sf_fmt("%s/shared.txt", rootfs);
     char *s = read_file(shared);
     ck_assert_msg(s != NULL && strcmp(s, "shared\n") == 0, "%s holds %s", shared,
                   s ? s : "(missing)");
@@ -357,7 +316,7 @@ START_TEST(layers__read_only_root_without_storage_path)
 {
     char *layers = both_layers();
     char *cfg = config(layers, NULL, NULL);
-    HCS_SYSTEM sys = start("it-layers-ro", cfg);
+    HCS_SYSTEM sys = sf_start_config("it-layers-ro", cfg);
     check_union(sys);
     char *err = NULL;
     ck_assert_int_ne(sf_run(sys, "[\"sh\",\"-c\",\"echo x > /new\"]", NULL, NULL, &err), 0);
@@ -380,7 +339,7 @@ static void expect_refused(const char *id, const char *cfg, HRESULT hr, const ch
 {
     HCS_SYSTEM sys = NULL;
     char *doc = NULL;
-    HRESULT got = try_create(id, cfg, &sys, &doc);
+    HRESULT got = sf_try_create(id, cfg, &sys, &doc);
     ck_assert_msg(got == hr, "create %s: 0x%08X, expected 0x%08X: %s", id, (unsigned)got,
                   (unsigned)hr, doc ? doc : "");
     for (size_t i = 0; want[i] != NULL; i++)
@@ -396,12 +355,12 @@ static void expect_refused(const char *id, const char *cfg, HRESULT hr, const ch
 START_TEST(layers__refusals_name_the_field_and_hold_nothing)
 {
     /* A writable layer is not a read-only layer. */
-    char *w = fmt("%s/%s", hcs_test_root(), "w-parent");
+    char *w = sf_fmt("%s/%s", hcs_test_root(), "w-parent");
     const char *parents[] = {base_layer};
     hcs_error *err = NULL;
     ck_assert_msg(hcs_layer_init_writable(w, parents, 1, &err) == 0, "init %s: %s", w,
                   err ? err->message : "");
-    char *as_layer = fmt("[{\"Path\":\"%s\"},{\"Path\":\"%s\"}]", w, base_layer);
+    char *as_layer = sf_fmt("[{\"Path\":\"%s\"},{\"Path\":\"%s\"}]", w, base_layer);
     char *cfg = config(as_layer, NULL, NULL);
     const char *want1[] = {"Storage.Layers[0]", "is a writable layer", NULL};
     expect_refused("it-layers-bad1", cfg, HCS_E_INVALID_LAYER, want1);
@@ -409,7 +368,7 @@ START_TEST(layers__refusals_name_the_field_and_hold_nothing)
 
     /* A missing layer, named by its index. */
     char *missing =
-        fmt("[{\"Path\":\"%s\"},{\"Path\":\"%s/nowhere\"}]", top_layer, hcs_test_root());
+        sf_fmt("[{\"Path\":\"%s\"},{\"Path\":\"%s/nowhere\"}]", top_layer, hcs_test_root());
     cfg = config(missing, NULL, NULL);
     const char *want0[] = {"Storage.Layers[1]", "/nowhere", "No such file", NULL};
     expect_refused("it-layers-bad0", cfg, HCS_E_FILE_NOT_FOUND, want0);
@@ -424,8 +383,8 @@ START_TEST(layers__refusals_name_the_field_and_hold_nothing)
     free(cfg);
 
     /* A folder with content but no layer.json. */
-    char *full = fmt("%s/%s", hcs_test_root(), "w-full");
-    char *file = fmt("%s/%s", full, "file");
+    char *full = sf_fmt("%s/%s", hcs_test_root(), "w-full");
+    char *file = sf_fmt("%s/%s", full, "file");
     ck_assert_int_eq(mkdir(full, 0755), 0);
     FILE *f = fopen(file, "we");
     ck_assert_ptr_nonnull(f);
@@ -437,7 +396,7 @@ START_TEST(layers__refusals_name_the_field_and_hold_nothing)
     ck_assert_msg(access(file, F_OK) == 0, "%s was removed", file);
 
     /* Failing after the layers were resolved (in the monitor's setup) releases them too. */
-    char *fresh = fmt("%s/%s", hcs_test_root(), "w-fresh");
+    char *fresh = sf_fmt("%s/%s", hcs_test_root(), "w-fresh");
     cfg = config(layers, fresh, "\"Networking\":{\"NetworkSharedContainerName\":\"it-nothere\"}");
     const char *want4[] = {"it-nothere", NULL};
     expect_refused("it-layers-bad4", cfg, HCS_E_SYSTEM_NOT_FOUND, want4);

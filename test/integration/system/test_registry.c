@@ -23,21 +23,6 @@
 
 static char base_layer[400];
 
-__attribute__((format(printf, 1, 2))) static char *fmt(const char *f, ...)
-{
-    va_list ap;
-    va_start(ap, f);
-    char *s = hcs_vasprintf(f, ap);
-    va_end(ap);
-    ck_assert_ptr_nonnull(s);
-    return s;
-}
-
-static void sh(const char *cmd)
-{
-    ck_assert_msg(system(cmd) == 0, "command failed: %s", cmd);
-}
-
 /*
  * The base layer: busybox (and /bin/hcsreg when built) imported from a tar, with
  * Hives/Software_Delta written into it: Software\App has Base="base" and Shared=DWORD 1.
@@ -46,29 +31,29 @@ static void registry_setup(void)
 {
     sf_setup();
     const char *t = hcs_test_root();
-    char *cmd =
-        fmt("set -e; B=%s/src-base; mkdir -p %s/layers $B/bin $B/etc $B/proc $B/dev $B/sys $B/tmp; "
-            "cp /bin/busybox $B/bin/busybox; "
-            "for a in $(/bin/busybox --list); do [ -e $B/bin/$a ] || ln -s busybox "
-            "$B/bin/$a; done; "
-            "printf 'root:x:0:0:root:/root:/bin/sh\\n' > $B/etc/passwd; "
-            "printf 'root:x:0:\\n' > $B/etc/group; "
-            "if [ -x %s ]; then cp %s $B/bin/hcsreg; fi; "
-            "cd $B && tar --numeric-owner -cf %s/base.tar $(ls -A)",
-            t, t, HCSREG, HCSREG, t);
-    sh(cmd);
+    char *cmd = sf_fmt(
+        "set -e; B=%s/src-base; mkdir -p %s/layers $B/bin $B/etc $B/proc $B/dev $B/sys $B/tmp; "
+        "cp /bin/busybox $B/bin/busybox; "
+        "for a in $(/bin/busybox --list); do [ -e $B/bin/$a ] || ln -s busybox "
+        "$B/bin/$a; done; "
+        "printf 'root:x:0:0:root:/root:/bin/sh\\n' > $B/etc/passwd; "
+        "printf 'root:x:0:\\n' > $B/etc/group; "
+        "if [ -x %s ]; then cp %s $B/bin/hcsreg; fi; "
+        "cd $B && tar --numeric-owner -cf %s/base.tar $(ls -A)",
+        t, t, HCSREG, HCSREG, t);
+    sf_sh(cmd);
     free(cmd);
     snprintf(base_layer, sizeof(base_layer), "%s/layers/base", t);
-    char *tar = fmt("%s/base.tar", t);
+    char *tar = sf_fmt("%s/base.tar", t);
     hcs_layer_import_opts o = {0};
     hcs_error *err = NULL;
     ck_assert_msg(hcs_layer_import(base_layer, tar, &o, NULL, &err) == 0, "import: %s",
                   err ? err->message : "");
     free(tar);
 
-    char *hives = fmt("%s/%s", base_layer, HCS_REG_HIVES_DIR);
-    cmd = fmt("mkdir -p %s", hives);
-    sh(cmd);
+    char *hives = sf_fmt("%s/%s", base_layer, HCS_REG_HIVES_DIR);
+    cmd = sf_fmt("mkdir -p %s", hives);
+    sf_sh(cmd);
     free(cmd);
     int dfd = open(hives, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
     ck_assert_int_ge(dfd, 0);
@@ -104,10 +89,10 @@ static void registry_teardown(void)
 /* A Container document over the base layer, Storage.Path w (or none), extra in Container. */
 static char *config(const char *w, const char *extra)
 {
-    char *path = w ? fmt(",\"Path\":\"%s\"", w) : strdup("");
-    char *cfg = fmt("{\"SchemaVersion\":{\"Major\":2,\"Minor\":1},\"Owner\":\"test\","
-                    "\"Container\":{\"Storage\":{\"Layers\":[{\"Path\":\"%s\"}]%s}%s%s}}",
-                    base_layer, path, extra ? "," : "", extra ? extra : "");
+    char *path = w ? sf_fmt(",\"Path\":\"%s\"", w) : strdup("");
+    char *cfg = sf_fmt("{\"SchemaVersion\":{\"Major\":2,\"Minor\":1},\"Owner\":\"test\","
+                       "\"Container\":{\"Storage\":{\"Layers\":[{\"Path\":\"%s\"}]%s}%s%s}}",
+                       base_layer, path, extra ? "," : "", extra ? extra : "");
     free(path);
     return cfg;
 }
@@ -115,34 +100,9 @@ static char *config(const char *w, const char *extra)
 /* "RegistryChanges" adding Software\App\<name> = String value. */
 static char *add_string(const char *name, const char *value)
 {
-    return fmt("\"RegistryChanges\":{\"AddValues\":[{\"Key\":{\"Hive\":\"Software\",\"Name\":"
-               "\"App\"},\"Name\":\"%s\",\"Type\":\"String\",\"StringValue\":\"%s\"}]}",
-               name, value);
-}
-
-static HRESULT try_create(const char *id, const char *cfg, HCS_SYSTEM *sys, char **doc)
-{
-    HCS_OPERATION op = HcsCreateOperation(NULL, NULL);
-    *sys = NULL;
-    *doc = NULL;
-    HRESULT hr = sf_wait(op, HcsCreateComputeSystem(id, cfg, op, NULL, sys), doc);
-    HcsCloseOperation(op);
-    return hr;
-}
-
-static HCS_SYSTEM start(const char *id, const char *cfg)
-{
-    HCS_SYSTEM sys = NULL;
-    char *doc = NULL;
-    HRESULT hr = try_create(id, cfg, &sys, &doc);
-    ck_assert_msg(hr == S_OK, "create %s: 0x%08X %s", id, (unsigned)hr, doc ? doc : "");
-    HcsFree(doc);
-    HCS_OPERATION op = HcsCreateOperation(NULL, NULL);
-    hr = sf_wait(op, HcsStartComputeSystem(sys, op, NULL), &doc);
-    ck_assert_msg(hr == S_OK, "start %s: 0x%08X %s", id, (unsigned)hr, doc ? doc : "");
-    HcsFree(doc);
-    HcsCloseOperation(op);
-    return sys;
+    return sf_fmt("\"RegistryChanges\":{\"AddValues\":[{\"Key\":{\"Hive\":\"Software\",\"Name\":"
+                  "\"App\"},\"Name\":\"%s\",\"Type\":\"String\",\"StringValue\":\"%s\"}]}",
+                  name, value);
 }
 
 /* Stop and close the systems (a NULL ends the list); wait until their monitors are gone. */
@@ -161,9 +121,9 @@ static void stop_all(HCS_SYSTEM sys, ...)
 /* The Registry property of Software\key: HRESULT, the Registry object in *out (caller frees). */
 static HRESULT query(HCS_SYSTEM sys, const char *key, cJSON **out, char **msg)
 {
-    char *q = fmt("{\"PropertyTypes\":[\"Registry\"],\"RegistryQuery\":{\"Hive\":\"Software\","
-                  "\"Name\":\"%s\"}}",
-                  key);
+    char *q = sf_fmt("{\"PropertyTypes\":[\"Registry\"],\"RegistryQuery\":{\"Hive\":\"Software\","
+                     "\"Name\":\"%s\"}}",
+                     key);
     HCS_OPERATION op = HcsCreateOperation(NULL, NULL);
     char *doc = NULL;
     HRESULT hr = sf_wait(op, HcsGetComputeSystemProperties(sys, op, q), &doc);
@@ -205,7 +165,7 @@ static char *app_values(HCS_SYSTEM sys)
         char buf[64];
         if (cJSON_IsNumber(d))
             snprintf(buf, sizeof(buf), "%.0f", d->valuedouble);
-        char *next = fmt("%s%s=%s\n", s, name, cJSON_IsString(d) ? d->valuestring : buf);
+        char *next = sf_fmt("%s%s=%s\n", s, name, cJSON_IsString(d) ? d->valuestring : buf);
         free(s);
         s = next;
     }
@@ -215,9 +175,9 @@ static char *app_values(HCS_SYSTEM sys)
 
 static HRESULT modify(HCS_SYSTEM sys, const char *settings, char **doc)
 {
-    char *req = fmt("{\"ResourcePath\":\"Container/RegistryChanges\",\"RequestType\":\"Update\","
-                    "\"Settings\":%s}",
-                    settings);
+    char *req = sf_fmt("{\"ResourcePath\":\"Container/RegistryChanges\",\"RequestType\":\"Update\","
+                       "\"Settings\":%s}",
+                       settings);
     HCS_OPERATION op = HcsCreateOperation(NULL, NULL);
     HRESULT hr = sf_wait(op, HcsModifyComputeSystem(sys, op, req, NULL), doc);
     HcsCloseOperation(op);
@@ -227,15 +187,16 @@ static HRESULT modify(HCS_SYSTEM sys, const char *settings, char **doc)
 
 START_TEST(registry__two_systems_on_one_base_see_it_and_only_their_own_changes)
 {
-    char *a_changes = fmt("\"RegistryChanges\":{\"AddValues\":["
-                          "{\"Key\":{\"Hive\":\"Software\",\"Name\":\"App\"},\"Name\":\"Mine\","
-                          "\"Type\":\"String\",\"StringValue\":\"a\"},"
-                          "{\"Key\":{\"Hive\":\"Software\",\"Name\":\"App\"},\"Name\":\"Shared\","
-                          "\"Type\":\"DWord\",\"DWordValue\":2}]}");
+    char *a_changes =
+        sf_fmt("\"RegistryChanges\":{\"AddValues\":["
+               "{\"Key\":{\"Hive\":\"Software\",\"Name\":\"App\"},\"Name\":\"Mine\","
+               "\"Type\":\"String\",\"StringValue\":\"a\"},"
+               "{\"Key\":{\"Hive\":\"Software\",\"Name\":\"App\"},\"Name\":\"Shared\","
+               "\"Type\":\"DWord\",\"DWordValue\":2}]}");
     char *b_changes = add_string("Mine", "b");
     char *cfg_a = config(NULL, a_changes), *cfg_b = config(NULL, b_changes);
-    HCS_SYSTEM a = start("it-reg-a", cfg_a);
-    HCS_SYSTEM b = start("it-reg-b", cfg_b);
+    HCS_SYSTEM a = sf_start_config("it-reg-a", cfg_a);
+    HCS_SYSTEM b = sf_start_config("it-reg-b", cfg_b);
 
     char *va = app_values(a), *vb = app_values(b);
     ck_assert_str_eq(va, "Base=base\nMine=a\nShared=2\n");
@@ -271,8 +232,8 @@ END_TEST
 START_TEST(registry__modify_changes_the_registry_at_run_time)
 {
     char *cfg = config(NULL, NULL);
-    HCS_SYSTEM sys = start("it-reg-mod", cfg);
-    HCS_SYSTEM other = start("it-reg-other", cfg);
+    HCS_SYSTEM sys = sf_start_config("it-reg-mod", cfg);
+    HCS_SYSTEM other = sf_start_config("it-reg-other", cfg);
     char *doc = NULL;
     HRESULT hr = modify(sys,
                         "{\"AddValues\":[{\"Key\":{\"Hive\":\"Software\",\"Name\":\"App\"},"
@@ -325,7 +286,7 @@ static void expect_refused(const char *id, const char *extra, HRESULT want_hr, c
     char *cfg = config(NULL, extra);
     HCS_SYSTEM sys = NULL;
     char *doc = NULL;
-    HRESULT hr = try_create(id, cfg, &sys, &doc);
+    HRESULT hr = sf_try_create(id, cfg, &sys, &doc);
     if (sys != NULL)
         HcsCloseComputeSystem(sys);
     ck_assert_msg(hr == want_hr, "create %s: 0x%08X %s", id, (unsigned)hr, doc ? doc : "");
@@ -343,9 +304,9 @@ START_TEST(registry__bad_changes_are_refused_by_field_at_create)
     memset(b64, 'A', n);
     b64[n] = '\0';
     char *big =
-        fmt("\"RegistryChanges\":{\"AddValues\":[{\"Key\":{\"Hive\":\"Software\","
-            "\"Name\":\"K\"},\"Name\":\"big\",\"Type\":\"Binary\",\"BinaryValue\":\"%s\"}]}",
-            b64);
+        sf_fmt("\"RegistryChanges\":{\"AddValues\":[{\"Key\":{\"Hive\":\"Software\","
+               "\"Name\":\"K\"},\"Name\":\"big\",\"Type\":\"Binary\",\"BinaryValue\":\"%s\"}]}",
+               b64);
     free(b64);
     expect_refused("it-reg-big", big, E_INVALIDARG,
                    "Container.RegistryChanges.AddValues[0].BinaryValue");
@@ -372,10 +333,10 @@ END_TEST
 
 START_TEST(registry__a_writable_layer_keeps_its_changes_for_the_next_system)
 {
-    char *w = fmt("%s/w-reg", hcs_test_root());
+    char *w = sf_fmt("%s/w-reg", hcs_test_root());
     char *changes = add_string("Kept", "create");
     char *cfg = config(w, changes);
-    HCS_SYSTEM sys = start("it-reg-w1", cfg);
+    HCS_SYSTEM sys = sf_start_config("it-reg-w1", cfg);
     char *doc = NULL;
     HRESULT hr = modify(sys,
                         "{\"AddValues\":[{\"Key\":{\"Hive\":\"Software\",\"Name\":\"App\"},"
@@ -384,13 +345,13 @@ START_TEST(registry__a_writable_layer_keeps_its_changes_for_the_next_system)
     ck_assert_msg(hr == S_OK, "modify: 0x%08X %s", (unsigned)hr, doc ? doc : "");
     HcsFree(doc);
     stop_all(sys, NULL);
-    char *log = fmt("%s/%s/%s", w, HCS_REG_HIVES_DIR, HCS_REG_DELTA_LOG);
+    char *log = sf_fmt("%s/%s/%s", w, HCS_REG_HIVES_DIR, HCS_REG_DELTA_LOG);
     ck_assert_msg(access(log, F_OK) == 0, "%s is missing", log);
 
     /* The next system over the same writable layer, without RegistryChanges. */
     free(cfg);
     cfg = config(w, NULL);
-    sys = start("it-reg-w2", cfg);
+    sys = sf_start_config("it-reg-w2", cfg);
     char *v = app_values(sys);
     ck_assert_str_eq(v, "Base=base\nKept=create\nRun=7\nShared=1\n");
     free(v);
@@ -399,11 +360,11 @@ START_TEST(registry__a_writable_layer_keeps_its_changes_for_the_next_system)
     /* A read-only root keeps nothing: its delta lives in memory. */
     free(cfg);
     cfg = config(NULL, changes);
-    sys = start("it-reg-ro", cfg);
+    sys = sf_start_config("it-reg-ro", cfg);
     stop_all(sys, NULL);
     free(cfg);
     cfg = config(NULL, NULL);
-    sys = start("it-reg-ro2", cfg);
+    sys = sf_start_config("it-reg-ro2", cfg);
     v = app_values(sys);
     ck_assert_str_eq(v, "Base=base\nShared=1\n");
     free(v);
@@ -427,8 +388,8 @@ static int run(HCS_SYSTEM sys, const char *argv, char **out)
 START_TEST(registry__hcsreg_inside_the_container_reads_and_writes_its_own_view)
 {
     char *cfg = config(NULL, NULL);
-    HCS_SYSTEM sys = start("it-reg-tool", cfg);
-    HCS_SYSTEM other = start("it-reg-tool2", cfg);
+    HCS_SYSTEM sys = sf_start_config("it-reg-tool", cfg);
+    HCS_SYSTEM other = sf_start_config("it-reg-tool2", cfg);
     char *out = NULL;
     int code = run(sys, "[\"hcsreg\",\"query\",\"HKLM\\\\SOFTWARE\\\\App\"]", &out);
     ck_assert_msg(code == 0, "hcsreg query exited %d: %s", code, out ? out : "");
