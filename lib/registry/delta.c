@@ -31,6 +31,7 @@
 
 #include "common/cleanup.h"
 #include "common/context.h"
+#include "hive_internal.h"
 #include "registry.h"
 
 #define LOG_MAGIC "HCSDLOG"
@@ -64,6 +65,14 @@ struct hive_level {
     struct slist live;   /* key records with PRESENT */
     struct slist tomb;   /* key records with OPAQUE only */
     struct slist values; /* value records */
+    bool opaque_seen;    /* a key tombstone was ever recorded (lookups check ancestors) */
+    /*
+     * The hashes (hcs_reg_key_hash, 0 stored as 1) of every key a change ever named: exact
+     * lookups of a key whose hash is not here skip the lists. Open addressing, 0 empty, at most
+     * half full; never shrinks (a hash left by a removed record only costs a list search).
+     */
+    uint32_t *seen;
+    size_t seen_n, seen_cap;
 };
 
 struct hcs_reg_delta {
@@ -332,15 +341,98 @@ static void put_value(struct hive_level *hl, const struct node *key, struct node
     sl_link(&hl->values, v, update);
 }
 
+/* --- the key filter ------------------------------------------------------------------------- */
+
+static uint32_t seen_hash(const char *key)
+{
+    uint32_t h = hcs_reg_key_hash(key);
+    return h != 0 ? h : 1;
+}
+
+static bool seen_has(const struct hive_level *hl, uint32_t hash)
+{
+    if (hl->seen_cap == 0)
+        return false;
+    uint32_t h = hash != 0 ? hash : 1;
+    size_t mask = hl->seen_cap - 1;
+    for (size_t i = h & mask;; i = (i + 1) & mask) {
+        if (hl->seen[i] == h)
+            return true;
+        if (hl->seen[i] == 0)
+            return false;
+    }
+}
+
+/* Add h (room reserved by seen_reserve). */
+static void seen_put(uint32_t *set, size_t cap, size_t *n, uint32_t h)
+{
+    size_t mask = cap - 1;
+    for (size_t i = h & mask;; i = (i + 1) & mask) {
+        if (set[i] == h)
+            return;
+        if (set[i] == 0) {
+            set[i] = h;
+            (*n)++;
+            return;
+        }
+    }
+}
+
+/* Room for more new hashes without passing half full. -1 out of memory (nothing changed). */
+static int seen_reserve(struct hive_level *hl, size_t more)
+{
+    size_t need = (hl->seen_n + more) * 2;
+    if (need <= hl->seen_cap)
+        return 0;
+    size_t cap = hl->seen_cap ? hl->seen_cap : 64;
+    while (cap < need)
+        cap *= 2;
+    uint32_t *set = calloc(cap, sizeof(*set));
+    if (set == NULL)
+        return -1;
+    size_t n = 0;
+    for (size_t i = 0; i < hl->seen_cap; i++)
+        if (hl->seen[i] != 0)
+            seen_put(set, cap, &n, hl->seen[i]);
+    free(hl->seen);
+    hl->seen = set;
+    hl->seen_cap = cap;
+    hl->seen_n = n;
+    return 0;
+}
+
 /* The nodes a change may need, allocated before anything is written. */
 struct prep {
     struct node *key;
     struct node *value;
+    struct node *parent; /* DELETE_KEY of a key with a parent: its record, if it needs one */
 };
+
+/*
+ * Before deleting a key: its parent exists at this level when something live lies at or below
+ * it, maybe only the subtree being deleted. As in Windows, where creating a key creates its
+ * parents, the parent must outlive the delete: give it a record of its own (spare: a node for
+ * the parent's path, used and cleared when needed).
+ */
+static void keep_parent(struct hive_level *hl, struct node **spare)
+{
+    const char *parent = (*spare)->key;
+    struct node *update[SL_MAX];
+    struct node *n = sl_seek(&hl->live, before_key, parent, NULL, update);
+    if (n == NULL || !is_under(n->key, parent, strlen(parent)))
+        return; /* nothing here makes it exist: the delete must not either */
+    if (hcs_reg_key_cmp(n->key, parent) == 0)
+        return; /* it has a record */
+    n = steal_ptr(spare);
+    respell(hl, n->key, update);
+    n->bits = HCS_REG_KEY_PRESENT;
+    sl_link(&hl->live, n, update);
+}
 
 static void apply_one(hcs_reg_delta *d, const hcs_reg_change *c, struct prep *p)
 {
     struct hive_level *hl = &d->hives[c->hive];
+    seen_put(hl->seen, hl->seen_cap, &hl->seen_n, seen_hash(c->key));
     struct node *tomb = tomb_covering(hl, c->key);
     switch (c->op) {
     case HCS_REG_SET_VALUE:
@@ -359,12 +451,15 @@ static void apply_one(hcs_reg_delta *d, const hcs_reg_change *c, struct prep *p)
     case HCS_REG_DELETE_KEY:
         if (tomb != NULL)
             break;
+        if (p->parent != NULL)
+            keep_parent(hl, &p->parent);
         respell(hl, p->key->key, NULL);
         sl_remove_under(&hl->live, c->key);
         sl_remove_under(&hl->tomb, c->key);
         sl_remove_under(&hl->values, c->key);
         p->key->bits = HCS_REG_KEY_OPAQUE;
         sl_insert(&hl->tomb, steal_ptr(&p->key), before_key);
+        hl->opaque_seen = true;
         break;
     }
 }
@@ -376,6 +471,7 @@ static void prep_free(struct prep *p, size_t n)
     for (size_t i = 0; i < n; i++) {
         free(p[i].key);
         free(p[i].value);
+        free(p[i].parent);
     }
     free(p);
 }
@@ -383,6 +479,14 @@ static void prep_free(struct prep *p, size_t n)
 static int prepare(hcs_reg_delta *d, const hcs_reg_change *changes, size_t n, struct prep **out,
                    hcs_error **err)
 {
+    size_t per_hive[HCS_REG_N_HIVES] = {0};
+    for (size_t i = 0; i < n; i++)
+        per_hive[changes[i].hive]++;
+    for (size_t h = 0; h < HCS_REG_N_HIVES; h++)
+        if (per_hive[h] > 0 && seen_reserve(&d->hives[h], per_hive[h]) < 0) {
+            hcs_err_set(err, E_OUTOFMEMORY, "out of memory");
+            return -1;
+        }
     struct prep *p = calloc(n, sizeof(*p));
     if (p == NULL) {
         hcs_err_set(err, E_OUTOFMEMORY, "out of memory");
@@ -402,6 +506,15 @@ static int prepare(hcs_reg_delta *d, const hcs_reg_change *changes, size_t n, st
         }
         if (p[i].value != NULL)
             p[i].value->deleted = c->op == HCS_REG_DELETE_VALUE;
+        const char *sep = c->op == HCS_REG_DELETE_KEY ? strrchr(c->key, '\\') : NULL;
+        if (sep != NULL) {
+            if ((p[i].parent = node_new(d, c->key, NULL, 0, NULL, 0)) == NULL) {
+                prep_free(p, n);
+                hcs_err_set(err, E_OUTOFMEMORY, "out of memory");
+                return -1;
+            }
+            p[i].parent->key[sep - c->key] = '\0';
+        }
     }
     *out = p;
     return 0;
@@ -831,6 +944,7 @@ void hcs_reg_delta_close(hcs_reg_delta *d)
         sl_free(&d->hives[h].live);
         sl_free(&d->hives[h].tomb);
         sl_free(&d->hives[h].values);
+        free(d->hives[h].seen);
     }
     if (d->fd >= 0)
         close(d->fd);
@@ -851,7 +965,7 @@ static unsigned level_key(const void *self, enum hcs_reg_hive h, const char *key
     const struct hive_level *hl = hive_of(self, h);
     if (has_below != NULL)
         *has_below = false;
-    if (hl == NULL)
+    if (hl == NULL || (has_below == NULL && !seen_has(hl, hcs_reg_key_hash(key))))
         return 0;
     unsigned bits = 0;
     const struct node *n = sl_seek(&hl->live, before_key, key, NULL, NULL);
@@ -869,11 +983,11 @@ static unsigned level_key(const void *self, enum hcs_reg_hive h, const char *key
     return bits;
 }
 
-static int level_value(const void *self, enum hcs_reg_hive h, const char *key, const char *name,
-                       hcs_reg_value *out)
+static int level_value_hashed(const void *self, enum hcs_reg_hive h, const char *key, uint32_t hash,
+                              const char *name, hcs_reg_value *out)
 {
     const struct hive_level *hl = hive_of(self, h);
-    if (hl == NULL)
+    if (hl == NULL || !seen_has(hl, hash))
         return 0;
     const struct node *n = sl_seek(&hl->values, before_value, key, name, NULL);
     if (n == NULL || hcs_reg_key_cmp(n->key, key) != 0 || hcs_reg_name_cmp(n->name, name) != 0)
@@ -980,11 +1094,25 @@ static int level_values(const void *self, enum hcs_reg_hive h, const char *key,
     return 0;
 }
 
+static int level_value(const void *self, enum hcs_reg_hive h, const char *key, const char *name,
+                       hcs_reg_value *out)
+{
+    return level_value_hashed(self, h, key, hcs_reg_key_hash(key), name, out);
+}
+
+static bool level_may_be_opaque(const void *self, enum hcs_reg_hive h)
+{
+    const struct hive_level *hl = hive_of(self, h);
+    return hl != NULL && hl->opaque_seen;
+}
+
 static const hcs_reg_level_ops delta_ops = {
     .key = level_key,
     .value = level_value,
     .subkeys = level_subkeys,
     .values = level_values,
+    .value_hashed = level_value_hashed,
+    .may_be_opaque = level_may_be_opaque,
 };
 
 hcs_reg_level hcs_reg_delta_level(const hcs_reg_delta *d)

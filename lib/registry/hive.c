@@ -2,20 +2,29 @@
  * hive.c - hive files: one level of one hive, sorted, memory-mapped and binary-searched.
  *
  * Layout (little-endian; section offsets from the file start, 8-byte aligned):
- *   header (88 bytes)
- *      0 magic "HCSHIVE\0"      8 u32 version (1)      12 u32 hive
+ *   header (104 bytes)
+ *      0 magic "HCSHIVE\0"      8 u32 version (2)      12 u32 hive
  *     16 u32 n_keys            20 u32 n_values
  *     24 u64 keys offset, 32 u64 keys size, 40 u64 values offset, 48 u64 values size,
- *     56 u64 heap offset, 64 u64 heap size
- *     72 u32 CRC-32C of the body (every byte after the header)   76 u32 0
- *     80 u32 CRC-32C of bytes 0..80                               84 u32 0
+ *     56 u64 heap offset, 64 u64 heap size, 72 u64 index offset, 80 u64 index size
+ *     88 u32 CRC-32C of the body (every byte after the header)
+ *     92 u32 flags (1: some key record is OPAQUE)
+ *     96 u32 CRC-32C of bytes 0..96                               100 u32 0
  *   key table: n_keys entries of 24 bytes, sorted by hcs_reg_key_cmp, no two equal:
  *     u32 path_off, u32 path_len, u32 bits (HCS_REG_KEY_*), u32 first_value, u32 n_values, u32 0
  *   value table: n_values entries of 24 bytes, each key's values contiguous, in key order, each
  *     key's sorted by hcs_reg_name_cmp:
  *     u32 name_off, u32 name_len, u32 type, u32 flags (1: deleted), u32 data_off, u32 data_len
+ *   index: a power-of-two number of 8-byte slots (none when there are no keys, else at least
+ *     twice n_keys), an open-addressing hash table of the key table: u32 key index + 1 (0:
+ *     empty), u32 hcs_reg_key_hash(path). A key starts probing at its hash & (slots - 1) and goes
+ *     on linearly; the stored hash spares reading the paths of other keys.
  *   heap: key paths and value names (each followed by a NUL), value data.
  * Record offsets (path_off, name_off, data_off) are relative to the heap.
+ *
+ * Exact lookups (a value, a key's record) go through the index: one hash of the path and about
+ * one probe, whatever the size of the file. Ordered walks (subkeys, what lies below a key) use
+ * the sorted table.
  *
  * A key's ancestors have no entry unless something was recorded on them: they exist at this
  * level because something lies below them, which the descendant right after their position in
@@ -41,8 +50,11 @@
 #include "registry.h"
 
 #define HIVE_MAGIC "HCSHIVE"
-#define HIVE_VERSION 1u
-#define HDR_SIZE 88u
+#define HIVE_VERSION 2u
+#define HDR_SIZE 104u
+#define HIVE_HAS_OPAQUE 1u
+#define HIVE_MAX_KEYS (1u << 30) /* keeps the index's slot numbers in 32 bits */
+#define SLOT_SIZE 8u
 #define ENTRY_SIZE 24u
 #define VALUE_DELETED 1u
 #define KEY_BITS (HCS_REG_KEY_PRESENT | HCS_REG_KEY_OPAQUE)
@@ -54,8 +66,10 @@ struct hcs_reg_hive_file {
     char *name;
     enum hcs_reg_hive hive;
     uint32_t n_keys, n_values;
-    const uint8_t *keys, *values, *heap;
+    const uint8_t *keys, *values, *heap, *index;
     uint64_t heap_size;
+    uint32_t index_mask; /* slots - 1; unused when index is NULL */
+    uint32_t flags;      /* HIVE_HAS_OPAQUE */
 };
 
 /* --- CRC-32C ---------------------------------------------------------------------------- */
@@ -234,6 +248,40 @@ static uint32_t lower_bound(const hcs_reg_hive_file *f, const char *key, bool *e
     return lo;
 }
 
+/* Slots for n keys: 0 for none, else a power of two at least 2n (at least 8). */
+static uint64_t index_slots(uint64_t n)
+{
+    if (n == 0)
+        return 0;
+    uint64_t s = 8;
+    while (s < 2 * n)
+        s *= 2;
+    return s;
+}
+
+/* Index of key's entry through the hash index (hash: hcs_reg_key_hash(key)), or UINT32_MAX.
+ * Bounded on a corrupt file. */
+static uint32_t index_find(const hcs_reg_hive_file *f, const char *key, uint32_t hash)
+{
+    if (f->index == NULL)
+        return UINT32_MAX;
+    uint32_t mask = f->index_mask;
+    uint32_t s = hash & mask;
+    for (uint32_t probes = 0; probes <= mask; probes++, s = (s + 1) & mask) {
+        const uint8_t *e = f->index + (size_t)s * SLOT_SIZE;
+        uint32_t slot = rd32(e);
+        if (slot == 0)
+            return UINT32_MAX;
+        if (rd32(e + 4) != hash || slot > f->n_keys)
+            continue; /* another key; or corrupt: never read past the table */
+        size_t len;
+        const char *p = key_path_len(f, slot - 1, &len);
+        if (prefix_eq(p, key, len) && key[len] == '\0')
+            return slot - 1;
+    }
+    return UINT32_MAX;
+}
+
 /* Index of key's entry, or UINT32_MAX; *next: the index after key's position. */
 static uint32_t find_key(const hcs_reg_hive_file *f, const char *key, uint32_t *next)
 {
@@ -332,9 +380,13 @@ static unsigned op_key(const void *self, enum hcs_reg_hive h, const char *key, b
         *has_below = false;
     if (h != f->hive || key == NULL)
         return 0;
+    if (has_below == NULL) {
+        uint32_t i = index_find(f, key, hcs_reg_key_hash(key));
+        return i == UINT32_MAX ? 0 : rd32(key_entry(f, i) + 8) & KEY_BITS;
+    }
     uint32_t next;
     uint32_t i = find_key(f, key, &next);
-    if (has_below != NULL && next < f->n_keys) {
+    if (next < f->n_keys) {
         size_t klen = strlen(key);
         if (is_below(key, klen, key_path(f, next)))
             *has_below =
@@ -343,14 +395,14 @@ static unsigned op_key(const void *self, enum hcs_reg_hive h, const char *key, b
     return i == UINT32_MAX ? 0 : rd32(key_entry(f, i) + 8) & KEY_BITS;
 }
 
-static int op_value(const void *self, enum hcs_reg_hive h, const char *key, const char *name,
-                    hcs_reg_value *out)
+static int op_value_hashed(const void *self, enum hcs_reg_hive h, const char *key, uint32_t hash,
+                           const char *name, hcs_reg_value *out)
 {
     const hcs_reg_hive_file *f = self;
     if (h != f->hive || key == NULL || name == NULL)
         return 0;
-    uint32_t next, first, n;
-    uint32_t i = find_key(f, key, &next);
+    uint32_t first, n;
+    uint32_t i = index_find(f, key, hash);
     if (i == UINT32_MAX)
         return 0;
     value_range(f, i, &first, &n);
@@ -422,11 +474,25 @@ static int op_values(const void *self, enum hcs_reg_hive h, const char *key,
     return 0;
 }
 
+static int op_value(const void *self, enum hcs_reg_hive h, const char *key, const char *name,
+                    hcs_reg_value *out)
+{
+    return key == NULL ? 0 : op_value_hashed(self, h, key, hcs_reg_key_hash(key), name, out);
+}
+
+static bool op_may_be_opaque(const void *self, enum hcs_reg_hive h)
+{
+    const hcs_reg_hive_file *f = self;
+    return h == f->hive && (f->flags & HIVE_HAS_OPAQUE) != 0;
+}
+
 static const hcs_reg_level_ops hive_ops = {
     .key = op_key,
     .value = op_value,
     .subkeys = op_subkeys,
     .values = op_values,
+    .value_hashed = op_value_hashed,
+    .may_be_opaque = op_may_be_opaque,
 };
 
 hcs_reg_level hcs_reg_hive_level(const hcs_reg_hive_file *f)
@@ -465,20 +531,23 @@ static bool section_ok(uint64_t off, uint64_t size, size_t len)
     return off >= HDR_SIZE && off <= len && size <= len - off;
 }
 
-static int parse_header(hcs_reg_hive_file *f, hcs_error **err)
+/* Check the header hdr (HDR_SIZE bytes) of a file of len bytes and fill f's counts and flags. */
+static int check_header(hcs_reg_hive_file *f, const uint8_t *b, size_t len, hcs_error **err)
 {
-    const uint8_t *b = f->base;
-    if (f->len < HDR_SIZE)
-        return bad(err, f->name, "truncated (%zu bytes, the header alone is %u)", f->len, HDR_SIZE);
+    if (len < HDR_SIZE)
+        return bad(err, f->name, "truncated (%zu bytes, the header alone is %u)", len, HDR_SIZE);
     if (memcmp(b, HIVE_MAGIC, 8) != 0)
         return bad(err, f->name, "not a hive file (wrong magic)");
     uint32_t version = rd32(b + 8);
     if (version > HIVE_VERSION)
         return bad(err, f->name, "written by a newer libhcs (format version %u, this reads %u)",
                    version, HIVE_VERSION);
-    if (version == 0)
-        return bad(err, f->name, "format version 0 is not valid");
-    if (crc32c(0, b, 80) != rd32(b + 80) || rd32(b + 76) != 0 || rd32(b + 84) != 0)
+    if (version < HIVE_VERSION)
+        return bad(err, f->name,
+                   "format version %u (a libhcs development build) is no longer read; import "
+                   "the layer again",
+                   version);
+    if (crc32c(0, b, 96) != rd32(b + 96) || rd32(b + 100) != 0)
         return bad(err, f->name, "corrupt header (checksum mismatch)");
     uint32_t hive = rd32(b + 12);
     if (hive >= HCS_REG_N_HIVES)
@@ -486,18 +555,42 @@ static int parse_header(hcs_reg_hive_file *f, hcs_error **err)
     f->hive = (enum hcs_reg_hive)hive;
     f->n_keys = rd32(b + 16);
     f->n_values = rd32(b + 20);
-    uint64_t koff = rd64(b + 24), ksize = rd64(b + 32), voff = rd64(b + 40), vsize = rd64(b + 48),
-             hoff = rd64(b + 56), hsize = rd64(b + 64);
-    if (ksize != (uint64_t)f->n_keys * ENTRY_SIZE || vsize != (uint64_t)f->n_values * ENTRY_SIZE)
+    f->flags = rd32(b + 92);
+    if (f->n_keys > HIVE_MAX_KEYS)
+        return bad(err, f->name, "corrupt header (%u keys; at most %u)", f->n_keys, HIVE_MAX_KEYS);
+    uint64_t ksize = rd64(b + 32), vsize = rd64(b + 48), isize = rd64(b + 80);
+    if (ksize != (uint64_t)f->n_keys * ENTRY_SIZE || vsize != (uint64_t)f->n_values * ENTRY_SIZE ||
+        isize != index_slots(f->n_keys) * SLOT_SIZE)
         return bad(err, f->name, "corrupt header (section sizes do not match the counts)");
-    if (!section_ok(koff, ksize, f->len) || !section_ok(voff, vsize, f->len) ||
-        !section_ok(hoff, hsize, f->len))
-        return bad(err, f->name, "truncated (%zu bytes; the sections need more)", f->len);
-    f->keys = b + koff;
-    f->values = b + voff;
-    f->heap = b + hoff;
-    f->heap_size = hsize;
+    if ((f->flags & ~HIVE_HAS_OPAQUE) != 0)
+        return bad(err, f->name, "corrupt header (unknown flags 0x%x)", f->flags);
+    if (!section_ok(rd64(b + 24), ksize, len) || !section_ok(rd64(b + 40), vsize, len) ||
+        !section_ok(rd64(b + 56), rd64(b + 64), len) || !section_ok(rd64(b + 72), isize, len))
+        return bad(err, f->name, "truncated (%zu bytes; the sections need more)", len);
     return 0;
+}
+
+/* Point f's sections into f->base, at the offsets of the checked header hdr. */
+static void map_sections(hcs_reg_hive_file *f, const uint8_t *hdr)
+{
+    f->keys = f->base + rd64(hdr + 24);
+    f->values = f->base + rd64(hdr + 40);
+    f->heap = f->base + rd64(hdr + 56);
+    f->heap_size = rd64(hdr + 64);
+    uint64_t isize = rd64(hdr + 80);
+    f->index = isize > 0 ? f->base + rd64(hdr + 72) : NULL;
+    f->index_mask = isize > 0 ? (uint32_t)(isize / SLOT_SIZE - 1) : 0;
+}
+
+static hcs_reg_hive_file *file_new(const char *name, hcs_error **err)
+{
+    hcs_reg_hive_file *f = calloc(1, sizeof(*f));
+    if (f == NULL || (f->name = strdup(name ? name : "(memory)")) == NULL) {
+        free(f);
+        hcs_err_set(err, E_OUTOFMEMORY, "registry hive: out of memory");
+        return NULL;
+    }
+    return f;
 }
 
 int hcs_reg_hive_open_mem(const void *data, size_t len, const char *name, hcs_reg_hive_file **out,
@@ -506,21 +599,28 @@ int hcs_reg_hive_open_mem(const void *data, size_t len, const char *name, hcs_re
     *out = NULL;
     if (data == NULL && len > 0)
         return hcs_err_set(err, E_INVALIDARG, "registry hive %s: no data", name);
-    hcs_reg_hive_file *f = calloc(1, sizeof(*f));
-    if (f == NULL || (f->name = strdup(name ? name : "(memory)")) == NULL) {
-        free(f);
-        return hcs_err_set(err, E_OUTOFMEMORY, "registry hive: out of memory");
-    }
+    if (data == NULL || len < HDR_SIZE)
+        return bad(err, name ? name : "(memory)", "truncated (%zu bytes, the header alone is %u)",
+                   len, HDR_SIZE);
+    hcs_reg_hive_file *f = file_new(name, err);
+    if (f == NULL)
+        return -1;
     f->base = data;
     f->len = len;
-    if (parse_header(f, err) < 0) {
+    if (check_header(f, data, len, err) < 0) {
         hcs_reg_hive_close(f);
         return -1;
     }
+    map_sections(f, data);
     *out = f;
     return 0;
 }
 
+/*
+ * The header is read with pread, not through the mapping: opening touches no page of the map,
+ * so its cost does not depend on the file's size (a first fault maps a whole fault-around
+ * window, more pages for a bigger file).
+ */
 int hcs_reg_hive_open(int dirfd, const char *name, hcs_reg_hive_file **out, hcs_error **err)
 {
     *out = NULL;
@@ -532,19 +632,31 @@ int hcs_reg_hive_open(int dirfd, const char *name, hcs_reg_hive_file **out, hcs_
         return hcs_err_errno(err, errno, "registry hive %s", name);
     if (!S_ISREG(st.st_mode))
         return bad(err, name, "not a regular file");
-    if (st.st_size < (off_t)HDR_SIZE)
-        return bad(err, name, "truncated (%lld bytes, the header alone is %u)",
-                   (long long)st.st_size, HDR_SIZE);
     size_t len = (size_t)st.st_size;
-    void *map = mmap(NULL, len, PROT_READ, MAP_PRIVATE, fd, 0);
-    if (map == MAP_FAILED)
-        return hcs_err_errno(err, errno, "registry hive %s: mmap", name);
-    hcs_reg_hive_file *f = NULL;
-    if (hcs_reg_hive_open_mem(map, len, name, &f, err) < 0 || f == NULL) {
-        munmap(map, len);
+    if (len < HDR_SIZE)
+        return bad(err, name, "truncated (%zu bytes, the header alone is %u)", len, HDR_SIZE);
+    uint8_t hdr[HDR_SIZE];
+    ssize_t got = pread(fd, hdr, HDR_SIZE, 0);
+    if (got < 0)
+        return hcs_err_errno(err, errno, "registry hive %s: read", name);
+    if (got != HDR_SIZE)
+        return bad(err, name, "truncated while being read");
+    hcs_reg_hive_file *f = file_new(name, err);
+    if (f == NULL)
+        return -1;
+    if (check_header(f, hdr, len, err) < 0) {
+        hcs_reg_hive_close(f);
         return -1;
     }
+    void *map = mmap(NULL, len, PROT_READ, MAP_PRIVATE, fd, 0);
+    if (map == MAP_FAILED) {
+        hcs_reg_hive_close(f);
+        return hcs_err_errno(err, errno, "registry hive %s: mmap", name);
+    }
+    f->base = map;
     f->map = map;
+    f->len = len;
+    map_sections(f, hdr);
     *out = f;
     return 0;
 }
@@ -574,12 +686,16 @@ static const char *verify_str(const hcs_reg_hive_file *f, uint32_t off, uint32_t
 int hcs_reg_hive_verify(const hcs_reg_hive_file *f, hcs_error **err)
 {
     const uint8_t *b = f->base;
-    uint64_t koff = rd64(b + 24), voff = rd64(b + 40), hoff = rd64(b + 56);
+    uint64_t koff = rd64(b + 24), voff = rd64(b + 40), ioff = rd64(b + 72), hoff = rd64(b + 56);
+    uint64_t slots = index_slots(f->n_keys);
     if (koff != HDR_SIZE || voff != align8(koff + (uint64_t)f->n_keys * ENTRY_SIZE) ||
-        hoff != align8(voff + (uint64_t)f->n_values * ENTRY_SIZE) || hoff + f->heap_size != f->len)
-        return bad(err, f->name, "sections are not laid out as version 1 writes them");
-    if (crc32c(0, b + HDR_SIZE, f->len - HDR_SIZE) != rd32(b + 72))
+        ioff != align8(voff + (uint64_t)f->n_values * ENTRY_SIZE) ||
+        hoff != align8(ioff + slots * SLOT_SIZE) || hoff + f->heap_size != f->len)
+        return bad(err, f->name, "sections are not laid out as version %u writes them",
+                   HIVE_VERSION);
+    if (crc32c(0, b + HDR_SIZE, f->len - HDR_SIZE) != rd32(b + 88))
         return bad(err, f->name, "corrupt (body checksum mismatch)");
+    bool opaque = false;
     uint32_t next_value = 0;
     const char *prev = NULL;
     for (uint32_t i = 0; i < f->n_keys; i++) {
@@ -595,6 +711,9 @@ int hcs_reg_hive_verify(const hcs_reg_hive_file *f, hcs_error **err)
         prev = path;
         if ((rd32(e + 8) & ~KEY_BITS) != 0 || rd32(e + 20) != 0)
             return bad(err, f->name, "key \"%.300s\": unknown bits", path);
+        opaque = opaque || (rd32(e + 8) & HCS_REG_KEY_OPAQUE) != 0;
+        if (index_find(f, path, hcs_reg_key_hash(path)) != i)
+            return bad(err, f->name, "key \"%.300s\": not found through the index", path);
         uint32_t first = rd32(e + 12), n = rd32(e + 16);
         if (first != next_value || n > f->n_values - first)
             return bad(err, f->name, "key \"%.300s\": value records out of place", path);
@@ -623,6 +742,14 @@ int hcs_reg_hive_verify(const hcs_reg_hive_file *f, hcs_error **err)
     }
     if (next_value != f->n_values)
         return bad(err, f->name, "%u value records belong to no key", f->n_values - next_value);
+    uint64_t used = 0;
+    for (uint64_t s = 0; s < slots; s++)
+        used += rd32(f->index + s * SLOT_SIZE) != 0;
+    if (used != f->n_keys)
+        return bad(err, f->name, "the index has %llu entries for %u keys", (unsigned long long)used,
+                   f->n_keys);
+    if (opaque != ((f->flags & HIVE_HAS_OPAQUE) != 0))
+        return bad(err, f->name, "corrupt header (the opaque flag does not match the keys)");
     return 0;
 }
 
@@ -725,11 +852,20 @@ static int add_key(struct builder *b, const char *path, unsigned bits, size_t fi
 static int builder_write(const struct builder *b, int dirfd, const char *name, enum hcs_reg_hive h,
                          hcs_error **err)
 {
-    uint64_t koff = HDR_SIZE, voff = koff + (uint64_t)b->n_keys * ENTRY_SIZE,
-             hoff = voff + (uint64_t)b->n_vals * ENTRY_SIZE, total = hoff + b->heap_len;
+    if (b->n_keys > HIVE_MAX_KEYS)
+        return hcs_err_set(err, E_INVALIDARG, "registry hive %s: more than %u keys", name,
+                           HIVE_MAX_KEYS);
+    uint64_t slots = index_slots(b->n_keys);
+    uint64_t koff = HDR_SIZE, voff = align8(koff + (uint64_t)b->n_keys * ENTRY_SIZE),
+             ioff = align8(voff + (uint64_t)b->n_vals * ENTRY_SIZE),
+             hoff = align8(ioff + slots * SLOT_SIZE), total = hoff + b->heap_len;
     AUTOFREE uint8_t *out = calloc(1, total);
     if (out == NULL)
         return hcs_err_set(err, E_OUTOFMEMORY, "registry hive %s: out of memory", name);
+    uint32_t flags = 0;
+    for (size_t i = 0; i < b->n_keys; i++)
+        if (b->keys[i].bits & HCS_REG_KEY_OPAQUE)
+            flags |= HIVE_HAS_OPAQUE;
     memcpy(out, HIVE_MAGIC, 8);
     wr32(out + 8, HIVE_VERSION);
     wr32(out + 12, (uint32_t)h);
@@ -741,6 +877,17 @@ static int builder_write(const struct builder *b, int dirfd, const char *name, e
     wr64(out + 48, (uint64_t)b->n_vals * ENTRY_SIZE);
     wr64(out + 56, hoff);
     wr64(out + 64, b->heap_len);
+    wr64(out + 72, ioff);
+    wr64(out + 80, slots * SLOT_SIZE);
+    wr32(out + 92, flags);
+    for (size_t i = 0; i < b->n_keys; i++) {
+        const char *path = (const char *)b->heap + b->keys[i].path_off;
+        uint32_t hash = hcs_reg_key_hash(path), mask = (uint32_t)(slots - 1), s = hash & mask;
+        while (rd32(out + ioff + (uint64_t)s * SLOT_SIZE) != 0)
+            s = (s + 1) & mask;
+        wr32(out + ioff + (uint64_t)s * SLOT_SIZE, (uint32_t)i + 1);
+        wr32(out + ioff + (uint64_t)s * SLOT_SIZE + 4, hash);
+    }
     for (size_t i = 0; i < b->n_keys; i++) {
         uint8_t *e = out + koff + i * ENTRY_SIZE;
         const struct wkey *k = &b->keys[i];
@@ -762,51 +909,11 @@ static int builder_write(const struct builder *b, int dirfd, const char *name, e
     }
     if (b->heap_len > 0)
         memcpy(out + hoff, b->heap, b->heap_len);
-    wr32(out + 72, crc32c(0, out + HDR_SIZE, total - HDR_SIZE));
-    wr32(out + 80, crc32c(0, out, 80));
+    wr32(out + 88, crc32c(0, out + HDR_SIZE, total - HDR_SIZE));
+    wr32(out + 96, crc32c(0, out, 96));
     if (hcs_write_file_atomic(dirfd, name, (const char *)out, total, 0644, true, err) < 0)
         return hcs_err_wrap(err, "registry hive %s", name);
     return 0;
-}
-
-/* Key events and the distinct keys of a change list. Times are change indexes; -1 is never. */
-struct kev {
-    const char *key;
-    size_t t;
-};
-
-struct dkey {
-    size_t first_ev, n_ev;
-    long long del, create, eff_del, sub_create;
-    const char *spell;
-    unsigned bits;
-    size_t n_val;
-};
-
-struct vev {
-    size_t kid, t;
-    const char *name;
-};
-
-static int kev_cmp(const void *a, const void *b)
-{
-    const struct kev *x = a, *y = b;
-    int c = hcs_reg_key_cmp(x->key, y->key);
-    return c != 0 ? c : (x->t > y->t) - (x->t < y->t);
-}
-
-static int vev_cmp(const void *a, const void *b)
-{
-    const struct vev *x = a, *y = b;
-    if (x->kid != y->kid)
-        return x->kid < y->kid ? -1 : 1;
-    int c = hcs_reg_name_cmp(x->name, y->name);
-    return c != 0 ? c : (x->t > y->t) - (x->t < y->t);
-}
-
-static long long max_ll(long long a, long long b)
-{
-    return a > b ? a : b;
 }
 
 static int check_change(const hcs_reg_change *c, size_t i, hcs_error **err)
@@ -833,292 +940,69 @@ static int check_change(const hcs_reg_change *c, size_t i, hcs_error **err)
 }
 
 /* Is path strictly below anc (both C strings)? */
-static bool below_c(const char *anc, const char *path)
+/*
+ * The records of a level given as changes in key order, each key's DELETE_KEY (its tombstone)
+ * before its CREATE_KEY, then its values in name order (what hcs_reg_delta_changes gives).
+ */
+static int build_records(struct builder *b, const hcs_reg_change *c, size_t n, hcs_error **err)
 {
-    return is_below(anc, strlen(anc), path);
-}
-
-/* Derive each distinct key's bits (see hcs_reg_hive_write) in one sweep in key order. */
-static int sweep_keys(struct dkey *dk, size_t nd, hcs_error **err)
-{
-    AUTOFREE size_t *stack = calloc(nd ? nd : 1, sizeof(*stack));
-    if (stack == NULL)
-        return hcs_err_set(err, E_OUTOFMEMORY, "registry hive: out of memory");
-    size_t sp = 0;
-    for (size_t k = 0; k <= nd; k++) {
-        /* Close the keys k is not below: their subtree's latest creation goes to the parent. */
-        while (sp > 0 && (k == nd || !below_c(dk[stack[sp - 1]].spell, dk[k].spell))) {
-            const struct dkey *top = &dk[stack[--sp]];
-            if (sp > 0) {
-                struct dkey *parent = &dk[stack[sp - 1]];
-                parent->sub_create =
-                    max_ll(parent->sub_create, max_ll(top->create, top->sub_create));
+    for (size_t i = 0; i < n;) {
+        const char *key = c[i].key;
+        unsigned bits = 0;
+        size_t first = b->n_vals;
+        for (; i < n && hcs_reg_key_cmp(c[i].key, key) == 0; i++) {
+            switch (c[i].op) {
+            case HCS_REG_DELETE_KEY:
+                bits |= HCS_REG_KEY_OPAQUE;
+                break;
+            case HCS_REG_CREATE_KEY:
+                bits |= HCS_REG_KEY_PRESENT;
+                break;
+            default:
+                if (add_value(b, c[i].name, c[i].type, c[i].data, c[i].len,
+                              c[i].op == HCS_REG_DELETE_VALUE, err) < 0)
+                    return -1;
             }
         }
-        if (k == nd)
-            break;
-        long long pdel = sp > 0 ? dk[stack[sp - 1]].eff_del : -1;
-        dk[k].eff_del = max_ll(dk[k].del, pdel);
-        if (dk[k].del >= 0 && dk[k].del > pdel)
-            dk[k].bits |= HCS_REG_KEY_OPAQUE;
-        stack[sp++] = k;
-    }
-    for (size_t k = 0; k < nd; k++) {
-        if (dk[k].create > dk[k].eff_del ||
-            ((dk[k].bits & HCS_REG_KEY_OPAQUE) && dk[k].sub_create > dk[k].del))
-            dk[k].bits |= HCS_REG_KEY_PRESENT;
-    }
-    return 0;
-}
-
-/* The value records of the changes, in key then name order; dk[].n_val counts each key's. */
-static int build_values(struct builder *b, const hcs_reg_change *changes, size_t n,
-                        enum hcs_reg_hive h, const size_t *kid, struct dkey *dk, hcs_error **err)
-{
-    size_t m = 0;
-    for (size_t i = 0; i < n; i++)
-        if (changes[i].hive == h &&
-            (changes[i].op == HCS_REG_SET_VALUE || changes[i].op == HCS_REG_DELETE_VALUE))
-            m++;
-    AUTOFREE struct vev *ve = calloc(m ? m : 1, sizeof(*ve));
-    if (ve == NULL)
-        return hcs_err_set(err, E_OUTOFMEMORY, "registry hive: out of memory");
-    m = 0;
-    for (size_t i = 0; i < n; i++)
-        if (changes[i].hive == h &&
-            (changes[i].op == HCS_REG_SET_VALUE || changes[i].op == HCS_REG_DELETE_VALUE))
-            ve[m++] = (struct vev){.kid = kid[i], .t = i, .name = changes[i].name};
-    qsort(ve, m, sizeof(*ve), vev_cmp);
-    for (size_t g = 0; g < m;) {
-        size_t end = g + 1;
-        while (end < m && ve[end].kid == ve[g].kid &&
-               hcs_reg_name_cmp(ve[end].name, ve[g].name) == 0)
-            end++;
-        struct dkey *k = &dk[ve[g].kid];
-        long long last = -1;
-        const char *spell = NULL;
-        bool reset = true;
-        for (size_t e = g; e < end; e++) {
-            if ((long long)ve[e].t <= k->eff_del)
-                continue; /* dropped by a later DELETE_KEY at or above the key */
-            last = (long long)ve[e].t;
-            if (changes[ve[e].t].op == HCS_REG_DELETE_VALUE) {
-                spell = ve[e].name;
-                reset = true;
-            } else if (reset) {
-                spell = ve[e].name; /* a value keeps the case it was created with */
-                reset = false;
-            }
-        }
-        g = end;
-        if (last < 0)
-            continue;
-        const hcs_reg_change *c = &changes[last];
-        bool deleted = c->op == HCS_REG_DELETE_VALUE;
-        /* Below an opaque key lower levels are hidden: a tombstone would say nothing. */
-        if (deleted && k->eff_del >= 0)
-            continue;
-        k->n_val++;
-        if (add_value(b, spell, c->type, c->data, c->len, deleted, err) < 0)
+        if (add_key(b, key, bits, first, b->n_vals - first, err) < 0)
             return -1;
     }
     return 0;
 }
 
 /*
- * Write path with its leading components spelled as in prev (the previous key written), so
- * that every record spells a shared ancestor the same way.
+ * The level that changes make is what a delta holds after applying them: one set of rules for
+ * both (a key's parents outlive its delete, tombstones, re-creation), so a delta exported as a
+ * hive file and a hive file written from the same changes are the same level.
  */
-static int add_key_spelled(struct builder *b, const char *path, const char *prev, unsigned bits,
-                           size_t first, size_t n, hcs_error **err)
-{
-    size_t common = 0;
-    if (prev != NULL) {
-        for (size_t i = 0;; i++) {
-            bool pend = path[i] == '\0' || path[i] == '\\';
-            bool qend = prev[i] == '\0' || prev[i] == '\\';
-            if (pend && qend)
-                common = i;
-            if (pend || qend ||
-                hcs_reg_fold((unsigned char)path[i]) != hcs_reg_fold((unsigned char)prev[i]))
-                break;
-        }
-    }
-    size_t at = b->heap_len;
-    if (add_key(b, path, bits, first, n, err) < 0)
-        return -1;
-    if (common > 0)
-        memcpy(b->heap + at, prev, common);
-    return 0;
-}
-
 int hcs_reg_hive_write(int dirfd, const char *name, enum hcs_reg_hive h,
                        const hcs_reg_change *changes, size_t n, hcs_error **err)
 {
     if ((unsigned)h >= HCS_REG_N_HIVES || (changes == NULL && n > 0))
         return hcs_err_set(err, E_INVALIDARG, "registry hive %s: invalid arguments", name);
+    AUTOFREE hcs_reg_change *mine = calloc(n ? n : 1, sizeof(*mine));
+    if (mine == NULL)
+        return hcs_err_set(err, E_OUTOFMEMORY, "registry hive %s: out of memory", name);
     size_t m = 0;
     for (size_t i = 0; i < n; i++) {
         if (changes[i].hive != h)
             continue; /* another hive's file holds those */
         if (check_change(&changes[i], i, err) < 0)
             return hcs_err_wrap(err, "registry hive %s", name);
-        m++;
+        mine[m++] = changes[i];
     }
-    AUTOFREE struct kev *ke = calloc(m ? m : 1, sizeof(*ke));
-    AUTOFREE size_t *kid = calloc(n ? n : 1, sizeof(*kid));
-    AUTOFREE struct dkey *dk = calloc(m ? m : 1, sizeof(*dk));
-    if (ke == NULL || kid == NULL || dk == NULL)
-        return hcs_err_set(err, E_OUTOFMEMORY, "registry hive %s: out of memory", name);
-    m = 0;
-    for (size_t i = 0; i < n; i++)
-        if (changes[i].hive == h)
-            ke[m++] = (struct kev){.key = changes[i].key, .t = i};
-    qsort(ke, m, sizeof(*ke), kev_cmp);
-
-    /* Distinct keys, in key order, with their latest deletion and creation. */
-    size_t nd = 0;
-    for (size_t j = 0; j < m; j++) {
-        if (j == 0 || hcs_reg_key_cmp(ke[j - 1].key, ke[j].key) != 0)
-            dk[nd++] = (struct dkey){.first_ev = j, .del = -1, .create = -1, .sub_create = -1};
-        struct dkey *k = &dk[nd - 1];
-        k->n_ev++;
-        kid[ke[j].t] = nd - 1;
-        enum hcs_reg_op op = changes[ke[j].t].op;
-        if (op == HCS_REG_DELETE_KEY)
-            k->del = (long long)ke[j].t;
-        else if (op == HCS_REG_CREATE_KEY || op == HCS_REG_SET_VALUE)
-            k->create = (long long)ke[j].t;
-    }
-    /* A key keeps the case of its first mention after its latest deletion. */
-    for (size_t k = 0; k < nd; k++) {
-        const struct kev *ev = &ke[dk[k].first_ev];
-        dk[k].spell = ev[dk[k].n_ev - 1].key;
-        for (size_t e = 0; e < dk[k].n_ev; e++) {
-            if ((long long)ev[e].t > dk[k].del) {
-                dk[k].spell = ev[e].key;
-                break;
-            }
-        }
-    }
-    if (sweep_keys(dk, nd, err) < 0)
-        return -1;
-
+    hcs_reg_delta *d = NULL;
+    AUTOFREE hcs_reg_change *records = NULL;
+    size_t n_records = 0;
     struct builder b = {0};
-    int rc = build_values(&b, changes, n, h, kid, dk, err);
-    size_t prev_off = 0, next_val = 0;
-    bool have_prev = false;
-    for (size_t k = 0; rc == 0 && k < nd; k++) {
-        if (dk[k].bits == 0 && dk[k].n_val == 0)
-            continue; /* only implied: a descendant shows it */
-        /* prev is read from the heap after add_key_spelled may move it: pass a copy. */
-        char *prev = have_prev ? strdup((const char *)b.heap + prev_off) : NULL;
-        if (have_prev && prev == NULL) {
-            rc = hcs_err_set(err, E_OUTOFMEMORY, "registry hive %s: out of memory", name);
-            break;
-        }
-        prev_off = b.heap_len;
-        /* Values were added in key order: each key's start where the previous one's end. */
-        rc = add_key_spelled(&b, dk[k].spell, prev, dk[k].bits, next_val, dk[k].n_val, err);
-        next_val += dk[k].n_val;
-        free(prev);
-        have_prev = true;
-    }
-    if (rc == 0)
+    int rc = -1;
+    if (hcs_reg_delta_new_memory(&d, err) == 0 && hcs_reg_delta_apply(d, mine, m, err) == 0 &&
+        hcs_reg_delta_changes(d, h, &records, &n_records, err) == 0 &&
+        build_records(&b, records, n_records, err) == 0)
         rc = builder_write(&b, dirfd, name, h, err);
-    builder_free(&b);
-    return rc;
-}
-
-/* --- writing from a level --------------------------------------------------------------- */
-
-struct level_walk {
-    const hcs_reg_level *level;
-    enum hcs_reg_hive h;
-    struct builder b;
-    const char *key;
-    char **names;
-    size_t n_names, names_cap;
-    hcs_error **err;
-};
-
-static int collect_value(void *ctx, const hcs_reg_value *v)
-{
-    struct level_walk *w = ctx;
-    if (!v->deleted && hcs_reg_value_check(w->key, v->name, v->type, v->data, v->len, w->err) < 0)
-        return -1;
-    return add_value(&w->b, v->name, v->type, v->data, v->len, v->deleted, w->err);
-}
-
-static int collect_subkey(void *ctx, const char *name, unsigned bits)
-{
-    (void)bits;
-    struct level_walk *w = ctx;
-    if (grow((void **)&w->names, &w->names_cap, w->n_names + 1, sizeof(*w->names)) < 0 ||
-        (w->names[w->n_names] = strdup(name)) == NULL)
-        return hcs_err_set(w->err, E_OUTOFMEMORY, "registry hive: out of memory");
-    w->n_names++;
-    return 0;
-}
-
-static int walk_key(struct level_walk *w, const char *key)
-{
-    if (hcs_reg_key_check("level", key, w->err) < 0)
-        return -1;
-    const hcs_reg_level_ops *ops = w->level->ops;
-    unsigned bits = ops->key(w->level->self, w->h, key, NULL) & KEY_BITS;
-    size_t first = w->b.n_vals;
-    w->key = key;
-    int rc = ops->values(w->level->self, w->h, key, collect_value, w);
-    if (rc != 0)
-        return hcs_err_set(w->err, E_FAIL, "key \"%.300s\": enumerating values failed (%d)", key,
-                           rc);
-    /* Value order: compare the names now in the heap. */
-    for (size_t j = first + 1; j < w->b.n_vals; j++) {
-        if (hcs_reg_name_cmp((const char *)w->b.heap + w->b.vals[j - 1].name_off,
-                             (const char *)w->b.heap + w->b.vals[j].name_off) >= 0)
-            return hcs_err_set(w->err, E_FAIL, "key \"%.300s\": values out of order", key);
-    }
-    size_t n_vals = w->b.n_vals - first;
-    if ((bits != 0 || n_vals > 0) && add_key(&w->b, key, bits, first, n_vals, w->err) < 0)
-        return -1;
-
-    size_t base = w->n_names;
-    rc = ops->subkeys(w->level->self, w->h, key, collect_subkey, w);
-    if (rc != 0)
-        return hcs_err_set(w->err, E_FAIL, "key \"%.300s\": enumerating subkeys failed (%d)", key,
-                           rc);
-    size_t end = w->n_names;
-    for (size_t i = base; rc == 0 && i < end; i++) {
-        if (i > base && hcs_reg_name_cmp(w->names[i - 1], w->names[i]) >= 0) {
-            rc = hcs_err_set(w->err, E_FAIL, "key \"%.300s\": subkeys out of order", key);
-            break;
-        }
-        AUTOFREE char *child =
-            key[0] ? hcs_asprintf("%s\\%s", key, w->names[i]) : strdup(w->names[i]);
-        if (child == NULL)
-            rc = hcs_err_set(w->err, E_OUTOFMEMORY, "registry hive: out of memory");
-        else
-            rc = walk_key(w, child);
-    }
-    for (size_t i = base; i < end; i++)
-        free(w->names[i]);
-    w->n_names = base;
-    return rc;
-}
-
-int hcs_reg_hive_write_level(int dirfd, const char *name, enum hcs_reg_hive h,
-                             const hcs_reg_level *level, hcs_error **err)
-{
-    if ((unsigned)h >= HCS_REG_N_HIVES || level == NULL || level->ops == NULL)
-        return hcs_err_set(err, E_INVALIDARG, "registry hive %s: invalid arguments", name);
-    struct level_walk w = {.level = level, .h = h, .err = err};
-    int rc = walk_key(&w, "");
-    if (rc == 0)
-        rc = builder_write(&w.b, dirfd, name, h, err);
     else
         hcs_err_wrap(err, "registry hive %s", name);
-    builder_free(&w.b);
-    free(w.names);
+    builder_free(&b);
+    hcs_reg_delta_close(d);
     return rc;
 }

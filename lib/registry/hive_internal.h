@@ -19,6 +19,22 @@ static inline int hcs_reg_key_rank(unsigned char c)
 }
 
 #include <stddef.h>
+#include <stdint.h>
+
+/*
+ * The hash of a key path for exact lookups: FNV-1a over its bytes with ASCII letters folded
+ * (so equal under hcs_reg_key_cmp means equal hash), then mixed. Hive files store it in their
+ * index: changing it changes the file format.
+ */
+static inline uint32_t hcs_reg_key_hash(const char *key)
+{
+    uint64_t h = 0xcbf29ce484222325ull;
+    for (const unsigned char *p = (const unsigned char *)key; *p != 0; p++)
+        h = (h ^ hcs_reg_fold(*p)) * 0x100000001b3ull;
+    h ^= h >> 29;
+    h *= 0xbf58476d1ce4e5b9ull;
+    return (uint32_t)(h ^ (h >> 32));
+}
 
 /* Names collected by a walk (copies), e.g. subkeys before recursing into them. */
 typedef struct hcs_reg_names {

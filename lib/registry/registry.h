@@ -140,6 +140,14 @@ typedef struct hcs_reg_level_ops {
     /* Every value record of key at this level (tombstones included), in name order. */
     int (*values)(const void *self, enum hcs_reg_hive h, const char *key,
                   int (*fn)(void *ctx, const hcs_reg_value *v), void *ctx);
+    /* Optional: value() given hash = hcs_reg_key_hash(key), so that a view hashes key once. */
+    int (*value_hashed)(const void *self, enum hcs_reg_hive h, const char *key, uint32_t hash,
+                        const char *name, hcs_reg_value *out);
+    /*
+     * Optional: false when no key record of hive h at this level can be OPAQUE, so that lookups
+     * skip the ancestor checks. NULL (or true) when unknown.
+     */
+    bool (*may_be_opaque)(const void *self, enum hcs_reg_hive h);
 } hcs_reg_level_ops;
 
 typedef struct hcs_reg_level {
@@ -165,10 +173,6 @@ typedef struct hcs_reg_hive_file hcs_reg_hive_file;
  */
 int hcs_reg_hive_write(int dirfd, const char *name, enum hcs_reg_hive h,
                        const hcs_reg_change *changes, size_t n, hcs_error **err);
-
-/* The same from an existing level (e.g. a delta, for HcsExportLayer): its records for h. */
-int hcs_reg_hive_write_level(int dirfd, const char *name, enum hcs_reg_hive h,
-                             const hcs_reg_level *level, hcs_error **err);
 
 /*
  * Open (mmap, read-only) and check the header and the section bounds against the file size:
@@ -305,16 +309,23 @@ struct cJSON *hcs_reg_query_json(const hcs_reg_system *s, enum hcs_reg_hive h, c
                                  hcs_error **err);
 
 /*
- * The in-container protocol (hcsreg <-> the monitor, one SOCK_SEQPACKET message each way). A
- * request is the client's arguments as NUL-terminated strings, reg.exe style:
+ * The in-container protocol (hcsreg <-> the monitor, over SOCK_SEQPACKET). A request is the
+ * client's arguments as NUL-terminated strings, reg.exe style:
  *   query KEY [/v NAME | /ve] [/s]      add KEY [/v NAME | /ve] [/t TYPE] [/d DATA] [/f]
  *   delete KEY [/v NAME | /ve | /va] [/f]   export KEY        import <the .reg text>
  * KEY is HKLM\SYSTEM\..., HKEY_LOCAL_MACHINE\SOFTWARE\..., HKU\.DEFAULT\... (as in .reg files).
  * The answer is one status byte (0 success, 1 failure, 2 usage error) followed by the text to
  * print (reg.exe-like output, the .reg text of an export, or the error message).
+ * The request travels in parts, one message each: a flag byte (HCS_REG_PART_MORE, or
+ * HCS_REG_PART_LAST on the last) and at most HCS_REG_PART_MAX bytes of the request (an
+ * unprivileged sender cannot send one message larger than its socket buffer, about 208 KiB by
+ * default). The answer is one message (the monitor sizes its socket buffer for it).
  * hcs_reg_serve answers any request (*answer malloc'ed); -1 only when out of memory.
  */
 #define HCS_REG_SERVE_MAX (8u << 20)
+#define HCS_REG_PART_MAX (64u << 10)
+#define HCS_REG_PART_MORE 'M'
+#define HCS_REG_PART_LAST 'L'
 int hcs_reg_serve(hcs_reg_system *s, const char *req, size_t len, char **answer,
                   size_t *answer_len);
 

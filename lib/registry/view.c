@@ -10,6 +10,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "hive_internal.h"
 #include "registry.h"
 
 struct hcs_reg_view {
@@ -64,6 +65,8 @@ static void key_buf_free(struct key_buf *b)
 /* Whether key (b, restored on return) or one of its ancestors is OPAQUE at level l. */
 static bool opaque_at(const hcs_reg_level *l, enum hcs_reg_hive h, struct key_buf *b)
 {
+    if (l->ops->may_be_opaque != NULL && !l->ops->may_be_opaque(l->self, h))
+        return false;
     if (l->ops->key(l->self, h, "", NULL) & HCS_REG_KEY_OPAQUE)
         return true;
     if (b->s[0] == '\0')
@@ -118,10 +121,14 @@ int hcs_reg_view_get(const hcs_reg_view *v, enum hcs_reg_hive h, const char *key
     if (!key_buf_init(&b, key))
         return -1;
     int found = 0;
+    uint32_t hash = hcs_reg_key_hash(key);
     for (size_t i = 0; i < v->n; i++) {
         const hcs_reg_level *l = &v->levels[i];
         hcs_reg_value rec;
-        if (l->ops->value(l->self, h, key, name, &rec) == 1) {
+        int r = l->ops->value_hashed != NULL
+                    ? l->ops->value_hashed(l->self, h, key, hash, name, &rec)
+                    : l->ops->value(l->self, h, key, name, &rec);
+        if (r == 1) {
             if (!rec.deleted) {
                 *out = rec;
                 found = 1;

@@ -3,7 +3,8 @@
 #
 # For each fuzz/<name>.c the binary FUZZDIR/<name> runs for HCS_FUZZ_SECONDS (default 15) on a
 # copy of its seed corpus fuzz/corpus/<name without "fuzz_"> in a temporary folder, with the
-# dictionary fuzz/dict/json.dict; new inputs and crash artifacts go to that folder, never into
+# dictionary fuzz/dict/<name without "fuzz_">.dict (fuzz/dict/json.dict when it has none; every
+# other target reads JSON); new inputs and crash artifacts go to that folder, never into
 # the repository, and it is removed at the end. The targets run side by side.
 #
 #   ok - fuzz: fuzz_documents (123456 runs)
@@ -21,7 +22,6 @@ fuzzdir=${1:?usage: run.sh FUZZDIR}
 root=$(cd "$(dirname "$0")/../.." && pwd)
 seconds=${HCS_FUZZ_SECONDS:-15}
 timeout=${HCS_FUZZ_TIMEOUT:-10}
-dict=$root/fuzz/dict/json.dict
 
 # UndefinedBehaviorSanitizer only reports by default; make its reports crashes.
 UBSAN_OPTIONS=${UBSAN_OPTIONS:-halt_on_error=1:print_stacktrace=1}
@@ -69,6 +69,8 @@ for name in $targets; do
     if [ -d "$corpus" ]; then
         cp "$corpus"/* "$work/corpus/" 2> /dev/null
     fi
+    dict=$root/fuzz/dict/${name#fuzz_}.dict
+    [ -f "$dict" ] || dict=$root/fuzz/dict/json.dict
     dict_opt=
     [ -f "$dict" ] && dict_opt=-dict=$dict
     (

@@ -262,10 +262,10 @@ START_TEST(write_open__delete_key_leaves_an_opaque_tombstone)
         SZ("Kept", "stays", "x"),
         SZ("Re", "v", "1"),
         DELK("re"),
-        MKKEY("RE\\New"), /* below the tombstone: "re" becomes PRESENT|OPAQUE */
+        MKKEY("RE\\New"), /* below the tombstone: "Re" (as first created) becomes PRESENT|OPAQUE */
         DELK("Val"),
         SZ("Val", "after", "y"), /* on the tombstone itself */
-        DELV("Val", "nothing"),  /* below an opaque key a tombstone says nothing */
+        DELV("Val", "nothing"),  /* kept, though below an opaque key it hides nothing */
         SZ("Twice", "n", "1"),
         SZ("TWICE", "N", "2"), /* the later change wins; the first spelling stays */
         DELK("Gone"),          /* drops the earlier Gone\\Deep tombstone */
@@ -278,12 +278,13 @@ START_TEST(write_open__delete_key_leaves_an_opaque_tombstone)
                            "  \"removed\" deleted\n"
                            "  \"stays\" 1:78\n"
                            "[Old] 2\n"
-                           "[re] 3 +\n"
-                           "[re\\New] 1\n"
+                           "[Re] 3 +\n"
+                           "[Re\\New] 1\n"
                            "[Twice] 1\n"
                            "  \"n\" 1:32\n"
                            "[Val] 3\n"
-                           "  \"after\" 1:79\n");
+                           "  \"after\" 1:79\n"
+                           "  \"nothing\" deleted\n");
     hcs_reg_value v;
     ck_assert_int_eq(get(f, "kept", "REMOVED", &v), 1);
     ck_assert(v.deleted);
@@ -302,10 +303,10 @@ START_TEST(write_open__delete_then_recreate_keeps_only_later_content)
     hcs_reg_hive_file *f = write_open("h", c, HCS_ARRAY_SIZE(c));
     AUTOFREE char *text = dump(f);
     /* K is deleted then re-created below; K\\A is deleted again then created (as "k\\a",
-     * spelled by the parent record: "K\\a"). */
+     * spelled as first created in this hive: "K\\A"). */
     ck_assert_str_eq(text, "[] 0 +\n"
                            "[K] 3 +\n"
-                           "[K\\a] 3\n");
+                           "[K\\A] 3\n");
     hcs_reg_hive_close(f);
 }
 END_TEST
@@ -405,7 +406,8 @@ START_TEST(write__keeps_only_its_hive_and_an_empty_file_opens)
 }
 END_TEST
 
-START_TEST(write_level__exports_the_same_records)
+/* HcsExportLayer's path: a delta's records (hcs_reg_delta_changes) written as a hive file. */
+START_TEST(write__a_delta_exported_gives_the_same_level_as_its_changes)
 {
     hcs_reg_change c[] = {
         SZ("A\\B\\C", "v", "1"),
@@ -417,10 +419,17 @@ START_TEST(write_level__exports_the_same_records)
         SET("", "root", HCS_REG_BINARY, "\1", 1),
     };
     hcs_reg_hive_file *f = write_open("h", c, HCS_ARRAY_SIZE(c));
-    hcs_reg_level l = hcs_reg_hive_level(f);
     hcs_error *err = NULL;
-    ck_assert_msg(hcs_reg_hive_write_level(root_fd, "copy", HCS_REG_HIVE_SOFTWARE, &l, &err) == 0,
+    hcs_reg_delta *d = NULL;
+    ck_assert_int_eq(hcs_reg_delta_new_memory(&d, &err), 0);
+    ck_assert_int_eq(hcs_reg_delta_apply(d, c, HCS_ARRAY_SIZE(c), &err), 0);
+    hcs_reg_change *records = NULL;
+    size_t n = 0;
+    ck_assert_int_eq(hcs_reg_delta_changes(d, HCS_REG_HIVE_SOFTWARE, &records, &n, &err), 0);
+    ck_assert_msg(hcs_reg_hive_write(root_fd, "copy", HCS_REG_HIVE_SOFTWARE, records, n, &err) == 0,
                   "%s", err ? err->message : "");
+    free(records);
+    hcs_reg_delta_close(d);
     hcs_reg_hive_file *g = NULL;
     ck_assert_int_eq(hcs_reg_hive_open(root_fd, "copy", &g, &err), 0);
     ck_assert_int_eq(hcs_reg_hive_verify(g, &err), 0);
@@ -572,7 +581,7 @@ START_TEST(corrupt__flipped_bytes_are_refused_and_never_crash)
             hcs_error *err = NULL;
             if (hcs_reg_hive_open_mem(copy, len, "flip.hive", &f, &err) == 0) {
                 /* Only the body changed: the accessors must cope, verify must refuse. */
-                ck_assert_uint_ge(i, 88);
+                ck_assert_uint_ge(i, 104);
                 AUTOFREE char *text = dump(f);
                 ck_assert_ptr_nonnull(text);
                 ck_assert_msg(hcs_reg_hive_verify(f, &err) == -1, "byte %zu bit %d accepted", i,
@@ -596,12 +605,18 @@ START_TEST(corrupt__wrong_magic_and_newer_version_are_named)
     ck_assert_contains(err->message, "wrong magic");
     assert_refused(err, "magic.hive");
     data[0] = 'H';
-    data[8] = 2; /* version 2, little-endian */
+    data[8] = 3; /* version 3, little-endian */
     err = NULL;
     ck_assert_int_eq(hcs_reg_hive_open_mem(data, len, "new.hive", &f, &err), -1);
-    ck_assert_contains(err->message, "newer libhcs (format version 2");
+    ck_assert_contains(err->message, "newer libhcs (format version 3");
     assert_refused(err, "new.hive");
-    data[8] = 1;
+    data[8] = 1; /* the development format without an index */
+    err = NULL;
+    ck_assert_int_eq(hcs_reg_hive_open_mem(data, len, "old.hive", &f, &err), -1);
+    ck_assert_contains(err->message, "format version 1");
+    ck_assert_contains(err->message, "import the layer again");
+    assert_refused(err, "old.hive");
+    data[8] = 2;
     ck_assert_int_eq(hcs_reg_hive_open_mem(data, len, "ok.hive", &f, &err), 0);
     ck_assert_int_eq(hcs_reg_hive_verify(f, &err), 0);
     hcs_reg_hive_close(f);
@@ -622,7 +637,7 @@ HCS_TEST_SUITE(hive_suite)
     tcase_add_test(tc, enumeration__subkeys_and_values_in_name_order);
     tcase_add_test(tc, write__rejects_invalid_changes_and_writes_nothing);
     tcase_add_test(tc, write__keeps_only_its_hive_and_an_empty_file_opens);
-    tcase_add_test(tc, write_level__exports_the_same_records);
+    tcase_add_test(tc, write__a_delta_exported_gives_the_same_level_as_its_changes);
     tcase_add_test(tc, many_keys__are_written_and_looked_up_fast);
     tcase_add_test(tc, corrupt__truncated_files_are_refused);
     tcase_add_test(tc, corrupt__flipped_bytes_are_refused_and_never_crash);
