@@ -383,7 +383,8 @@ static int open_registry(cJSON *setup, hcs_error **err)
 
 static void drop_registry_client(size_t i)
 {
-    close(mon.reg_clients[i]);
+    close(mon.reg_clients[i].fd);
+    free(mon.reg_clients[i].req);
     mon.reg_clients[i] = mon.reg_clients[--mon.n_reg_clients];
 }
 
@@ -414,30 +415,47 @@ static void on_registry_connect(void)
     int size = (int)HCS_REG_SERVE_MAX;
     if (setsockopt(c, SOL_SOCKET, SO_SNDBUFFORCE, &size, sizeof(size)) < 0)
         (void)setsockopt(c, SOL_SOCKET, SO_SNDBUF, &size, sizeof(size));
-    mon.reg_clients[mon.n_reg_clients++] = c;
+    mon.reg_clients[mon.n_reg_clients++] = (hcs_mon_reg_client){.fd = c};
 }
 
 /*
- * One request of client i, answered at once (one request in flight per connection). A client
- * that sends an empty or oversize message, or does not take its answer, is dropped.
+ * One message of client i: a part of its request (see HCS_REG_PART_MAX), answered at once when it
+ * is the last (one request in flight per connection). A client that sends a malformed message,
+ * a request over HCS_REG_SERVE_MAX, or does not take its answer, is dropped.
  */
 static void on_registry_request(size_t i)
 {
-    int fd = mon.reg_clients[i];
-    ssize_t n = recv(fd, NULL, 0, MSG_PEEK | MSG_TRUNC | MSG_DONTWAIT);
-    if (n <= 0 || (size_t)n > HCS_REG_SERVE_MAX || mon.reg == NULL) {
+    hcs_mon_reg_client *c = &mon.reg_clients[i];
+    ssize_t n = recv(c->fd, NULL, 0, MSG_PEEK | MSG_TRUNC | MSG_DONTWAIT);
+    if (n <= 0 || (size_t)n > HCS_REG_PART_MAX + 1 || mon.reg == NULL ||
+        c->len + (size_t)n - 1 > HCS_REG_SERVE_MAX) {
         drop_registry_client(i);
         return;
     }
-    AUTOFREE char *req = malloc((size_t)n);
-    if (req == NULL || recv(fd, req, (size_t)n, MSG_DONTWAIT) != n) {
+    char *req = realloc(c->req, c->len + (size_t)n);
+    if (req == NULL) {
         drop_registry_client(i);
         return;
     }
+    c->req = req;
+    char flag;
+    struct iovec iov[2] = {{&flag, 1}, {c->req + c->len, (size_t)n - 1}};
+    struct msghdr msg = {.msg_iov = iov, .msg_iovlen = 2};
+    if (recvmsg(c->fd, &msg, MSG_DONTWAIT) != n ||
+        (flag != HCS_REG_PART_MORE && flag != HCS_REG_PART_LAST)) {
+        drop_registry_client(i);
+        return;
+    }
+    c->len += (size_t)n - 1;
+    if (flag == HCS_REG_PART_MORE)
+        return;
     AUTOFREE char *answer = NULL;
     size_t alen = 0;
-    if (hcs_reg_serve(mon.reg, req, (size_t)n, &answer, &alen) < 0 ||
-        send(fd, answer, alen, MSG_DONTWAIT | MSG_NOSIGNAL) != (ssize_t)alen)
+    int r = hcs_reg_serve(mon.reg, c->req, c->len, &answer, &alen);
+    free(c->req);
+    c->req = NULL;
+    c->len = 0;
+    if (r < 0 || send(c->fd, answer, alen, MSG_DONTWAIT | MSG_NOSIGNAL) != (ssize_t)alen)
         drop_registry_client(i);
 }
 
@@ -589,7 +607,7 @@ int hcs_monitor_run(const char *id, int lock_fd, int status_fd)
         pfd[n++] = (struct pollfd){init_pidfd, POLLIN, 0};
         pfd[n++] = (struct pollfd){mon.reg_listen_fd, POLLIN, 0};
         for (size_t i = 0; i < mon.n_reg_clients; i++)
-            pfd[n++] = (struct pollfd){mon.reg_clients[i], POLLIN, 0};
+            pfd[n++] = (struct pollfd){mon.reg_clients[i].fd, POLLIN, 0};
         size_t first_client = n; /* control clients follow the registry's */
         for (size_t i = 0; i < mon.n_clients; i++)
             pfd[n++] = (struct pollfd){mon.clients[i], POLLIN, 0};

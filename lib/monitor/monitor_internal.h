@@ -43,6 +43,13 @@ typedef struct {
     const char *op;
 } hcs_mon_call;
 
+/* A connection of hcsreg: the request parts received so far (see HCS_REG_PART_MAX). */
+typedef struct hcs_mon_reg_client {
+    int fd;
+    char *req;
+    size_t len;
+} hcs_mon_reg_client;
+
 typedef struct hcs_monitor {
     const char *id;
     hcs_store_entry *entry;
@@ -67,7 +74,7 @@ typedef struct hcs_monitor {
     /* The system's registry (open from create until the system stops) and its socket. */
     hcs_reg_system *reg;
     int reg_listen_fd;
-    int reg_clients[HCS_MON_MAX_REG_CLIENTS];
+    hcs_mon_reg_client reg_clients[HCS_MON_MAX_REG_CLIENTS];
     size_t n_reg_clients;
 } hcs_monitor;
 

@@ -1,9 +1,10 @@
 /*
  * hcsreg - the registry client run inside libhcs containers (reg.exe-like).
  *
- * It only forwards: its arguments go as NUL-terminated strings in one SOCK_SEQPACKET message to
- * the compute system's monitor (the socket at $HCSREG_SOCKET or /dev/hcs-registry), which
- * answers with one message: a status byte (0 success, 1 failure, 2 usage) and the text to print.
+ * It only forwards: its arguments go as NUL-terminated strings over SOCK_SEQPACKET to the
+ * compute system's monitor (the socket at $HCSREG_SOCKET or /dev/hcs-registry), in parts of at
+ * most 64 KiB, each message a flag byte ('M' more follows, 'L' last) and the part. It answers
+ * with one message: a status byte (0 success, 1 failure, 2 usage) and the text to print.
  * Plain libc and linked statically, so that it runs in any container root. Two commands touch
  * files here, as reg.exe does: `import FILE` sends the file's content ("-": standard input) and
  * `export KEY FILE` writes the exported text to FILE.
@@ -16,11 +17,13 @@
 #include <string.h>
 #include <strings.h>
 #include <sys/socket.h>
+#include <sys/uio.h>
 #include <sys/un.h>
 #include <unistd.h>
 
-/* The same limit as lib/registry/registry.h: one message each way. */
+/* The same limits as lib/registry/registry.h. */
 #define HCS_REG_SERVE_MAX (8u << 20)
+#define HCS_REG_PART_MAX (64u << 10)
 #define DEFAULT_SOCKET "/dev/hcs-registry"
 
 static const char usage_text[] =
@@ -112,6 +115,26 @@ static bool is_help(const char *a)
            strcmp(a, "--help") == 0;
 }
 
+/* Send the request in parts of at most HCS_REG_PART_MAX bytes, each behind its flag byte. */
+static int send_request(int fd, char *p, size_t len)
+{
+    do {
+        size_t part = len < HCS_REG_PART_MAX ? len : HCS_REG_PART_MAX;
+        char flag = part == len ? 'L' : 'M';
+        struct iovec iov[2] = {{&flag, 1}, {p, part}};
+        struct msghdr msg = {.msg_iov = iov, .msg_iovlen = 2};
+        ssize_t w;
+        do
+            w = sendmsg(fd, &msg, MSG_NOSIGNAL);
+        while (w < 0 && errno == EINTR);
+        if (w < 0)
+            return -1;
+        p += part;
+        len -= part;
+    } while (len > 0);
+    return 0;
+}
+
 int main(int argc, char **argv)
 {
     if (argc < 2 || is_help(argv[1])) {
@@ -164,11 +187,7 @@ int main(int argc, char **argv)
                 path, strerror(errno));
         return 1;
     }
-    ssize_t w;
-    do
-        w = send(fd, req.p, req.len, MSG_NOSIGNAL);
-    while (w < 0 && errno == EINTR);
-    if (w < 0) {
+    if (send_request(fd, req.p, req.len) < 0) {
         fprintf(stderr, "hcsreg: cannot send the request to %s: %s\n", path, strerror(errno));
         return 1;
     }

@@ -19,7 +19,22 @@
 #include "registry/registry.h"
 #include "system_fixture.h"
 
-#define HCSREG "build/hcsreg"
+/* hcsreg of the same build: beside the test binary's folder (BUILD/test/..), as hcsmon is. */
+static const char *hcsreg_path(void)
+{
+    static char path[4096];
+    if (path[0] == '\0') {
+        char exe[4000];
+        ssize_t n = readlink("/proc/self/exe", exe, sizeof(exe) - 1);
+        exe[n > 0 ? n : 0] = '\0';
+        char *slash = strrchr(exe, '/');
+        if (slash != NULL)
+            *slash = '\0';
+        snprintf(path, sizeof(path), "%s/../hcsreg", n > 0 ? exe : "build/test");
+    }
+    return path;
+}
+#define HCSREG hcsreg_path()
 
 static char base_layer[400];
 
@@ -381,6 +396,8 @@ static int run(HCS_SYSTEM sys, const char *argv, char **out)
 {
     char *err = NULL;
     int code = sf_run(sys, argv, NULL, out, &err);
+    if (code != 0 && err != NULL && err[0] != '\0')
+        fprintf(stderr, "# %s: stderr: %.2000s\n", argv, err);
     free(err);
     return code;
 }
@@ -419,6 +436,33 @@ START_TEST(registry__hcsreg_inside_the_container_reads_and_writes_its_own_view)
 }
 END_TEST
 
+/*
+ * A .reg text of 11,000 values of at least 127 bytes each (1.4 MiB, on standard input: the root
+ * is read-only), far over what one socket message of an unprivileged sender can carry: hcsreg
+ * sends it in parts and the last value arrives.
+ */
+START_TEST(registry__hcsreg_imports_a_file_larger_than_one_socket_message)
+{
+    char *cfg = config(NULL, NULL);
+    HCS_SYSTEM sys = sf_start_config("it-reg-big", cfg);
+    char *out = NULL;
+    int code = run(sys,
+                   "[\"sh\",\"-c\",\"p=$(printf %0120d 0); i=0; "
+                   "{ echo 'Windows Registry Editor Version 5.00'; echo; "
+                   "echo '[HKEY_LOCAL_MACHINE\\\\SOFTWARE\\\\Big]'; "
+                   "while [ $i -lt 11000 ]; do echo \\\\\\\"v$i\\\\\\\"=\\\\\\\"$p$i\\\\\\\"; "
+                   "i=$((i+1)); done; } | hcsreg import - && hcsreg query "
+                   "'HKLM\\\\SOFTWARE\\\\Big' /v v10999\"]",
+                   &out);
+    ck_assert_msg(code == 0, "hcsreg import exited %d: %s", code, out ? out : "");
+    ck_assert_contains(out, "The operation completed successfully.");
+    ck_assert_contains(out, "v10999    REG_SZ    000000");
+    free(out);
+    stop_all(sys, NULL);
+    free(cfg);
+}
+END_TEST
+
 HCS_TEST_SUITE(system_registry_suite)
 {
     Suite *s = suite_create("system_registry");
@@ -429,11 +473,15 @@ HCS_TEST_SUITE(system_registry_suite)
     HCS_ADD_ROOT_TEST(tc, registry__modify_changes_the_registry_at_run_time);
     HCS_ADD_ROOT_TEST(tc, registry__bad_changes_are_refused_by_field_at_create);
     HCS_ADD_ROOT_TEST(tc, registry__a_writable_layer_keeps_its_changes_for_the_next_system);
-    if (access(HCSREG, X_OK) == 0)
+    if (access(HCSREG, X_OK) == 0) {
         HCS_ADD_ROOT_TEST(tc, registry__hcsreg_inside_the_container_reads_and_writes_its_own_view);
-    else
+        HCS_ADD_ROOT_TEST(tc, registry__hcsreg_imports_a_file_larger_than_one_socket_message);
+    } else {
         hcs_test_skip("registry__hcsreg_inside_the_container_reads_and_writes_its_own_view",
-                      HCSREG " is not built");
+                      "hcsreg is not built");
+        hcs_test_skip("registry__hcsreg_imports_a_file_larger_than_one_socket_message",
+                      "hcsreg is not built");
+    }
     suite_add_tcase(s, tc);
     return s;
 }

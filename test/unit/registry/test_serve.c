@@ -366,11 +366,19 @@ static void *serve_one(void *arg)
     int fd = accept4(sv->lfd, NULL, NULL, SOCK_CLOEXEC);
     if (fd < 0)
         return NULL;
-    char *buf = malloc(HCS_REG_SERVE_MAX);
-    ssize_t n = buf ? recv(fd, buf, HCS_REG_SERVE_MAX, 0) : -1;
+    /* The request's parts: a flag byte each (HCS_REG_PART_MORE or _LAST), as the monitor reads. */
+    char *buf = malloc(HCS_REG_SERVE_MAX + 1);
+    ssize_t n = 0, got;
+    char flag = HCS_REG_PART_MORE;
+    while (buf != NULL && flag == HCS_REG_PART_MORE &&
+           (got = recv(fd, buf + n, HCS_REG_SERVE_MAX + 1 - (size_t)n, 0)) > 0) {
+        flag = buf[n];
+        memmove(buf + n, buf + n + 1, (size_t)got - 1);
+        n += got - 1;
+    }
     char *ans = NULL;
     size_t alen = 0;
-    if (n >= 0 && hcs_reg_serve(sys, buf, (size_t)n, &ans, &alen) == 0) {
+    if (flag == HCS_REG_PART_LAST && hcs_reg_serve(sys, buf, (size_t)n, &ans, &alen) == 0) {
         if (send(fd, ans, alen, MSG_NOSIGNAL) == (ssize_t)alen)
             sv->served = 1;
     }
