@@ -139,6 +139,23 @@ static void put_le(uint8_t *d, uint64_t v, size_t n)
         d[i] = (uint8_t)(v >> (8 * i));
 }
 
+/* One DeleteValues[i] (path names it) -> a DELETE_VALUE change. */
+static int delete_value(batch *b, const cJSON *v, const char *path, hcs_error **err)
+{
+    char field[700];
+    hcs_reg_change c = {.op = HCS_REG_DELETE_VALUE};
+    snprintf(field, sizeof(field), "%s.Key", path);
+    if (parse_key(cJSON_GetObjectItemCaseSensitive(v, "Key"), field, &c.hive, &c.key, err) < 0)
+        return -1;
+    c.name = str_of(v, "Name");
+    if (c.name == NULL)
+        c.name = "";
+    snprintf(field, sizeof(field), "%s.Name", path);
+    if (hcs_reg_value_check(field, c.name, HCS_REG_NONE, NULL, 0, err) < 0)
+        return -1;
+    return batch_add(b, &c, NULL, err);
+}
+
 /* One AddValues[i] (path names it) -> a SET_VALUE change. */
 static int add_value(batch *b, const cJSON *v, const char *path, hcs_error **err)
 {
@@ -252,6 +269,16 @@ int hcs_reg_apply_json(hcs_reg_system *s, const cJSON *changes, const char *what
         if ((rc = batch_add(&b, &c, NULL, err)) < 0)
             break;
     }
+    /* DeleteValues (libhcs extension): {Key, Name}; a missing Name is the default value. */
+    const cJSON *dvals = cJSON_GetObjectItemCaseSensitive(changes, "DeleteValues");
+    i = 0;
+    if (rc == 0)
+        cJSON_ArrayForEach(it, dvals)
+        {
+            snprintf(path, sizeof(path), "%s.DeleteValues[%zu]", what, i++);
+            if ((rc = delete_value(&b, it, path, err)) < 0)
+                break;
+        }
     const cJSON *adds = cJSON_GetObjectItemCaseSensitive(changes, "AddValues");
     i = 0;
     if (rc == 0)

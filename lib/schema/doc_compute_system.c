@@ -145,6 +145,19 @@ static const hcs_field registry_value_fields[] = {
 static const hcs_type registry_value = {"RegistryValue", 0, registry_value_fields,
                                         check_registry_value};
 
+/* RegistryValueName (libhcs extension): one value to delete. */
+static const hcs_field registry_value_name_fields[] = {
+    {.name = "Key",
+     .kind = HK_OBJECT,
+     .flags = HF_REQUIRED,
+     .offset = NOSTORE,
+     .type = &registry_key},
+    {.name = "Name", .kind = HK_STRING, .offset = NOSTORE},
+    END,
+};
+static const hcs_type registry_value_name = {"RegistryValueName", 0, registry_value_name_fields,
+                                             NULL};
+
 static const hcs_field registry_changes_fields[] = {
     {.name = "AddValues",
      .kind = HK_ARRAY,
@@ -156,6 +169,11 @@ static const hcs_field registry_changes_fields[] = {
      .elem = HK_OBJECT,
      .offset = NOSTORE,
      .type = &registry_key},
+    {.name = "DeleteValues", /* libhcs extension: Windows has no way to delete one value */
+     .kind = HK_ARRAY,
+     .elem = HK_OBJECT,
+     .offset = NOSTORE,
+     .type = &registry_value_name},
     END,
 };
 const hcs_type hcs_type_registry_changes = {"RegistryChanges", 0, registry_changes_fields, NULL};

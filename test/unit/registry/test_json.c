@@ -161,6 +161,32 @@ START_TEST(apply_json__delete_keys_then_add_values_in_one_batch)
 }
 END_TEST
 
+/* DeleteValues (libhcs extension) removes single values, the default one when Name is absent,
+ * before AddValues of the same batch. */
+START_TEST(apply_json__delete_values_removes_single_values)
+{
+    apply_ok("{\"AddValues\": ["
+             "{\"Key\": {\"Hive\": \"Software\", \"Name\": \"A\"}, \"Name\": \"x\","
+             " \"Type\": \"String\", \"StringValue\": \"1\"},"
+             "{\"Key\": {\"Hive\": \"Software\", \"Name\": \"A\"},"
+             " \"Type\": \"String\", \"StringValue\": \"default\"},"
+             "{\"Key\": {\"Hive\": \"Software\", \"Name\": \"A\"}, \"Name\": \"y\","
+             " \"Type\": \"String\", \"StringValue\": \"2\"}]}");
+    apply_ok("{\"DeleteValues\": [{\"Key\": {\"Hive\": \"Software\", \"Name\": \"a\"}, "
+             "\"Name\": \"X\"}, {\"Key\": {\"Hive\": \"Software\", \"Name\": \"a\"}}],"
+             " \"AddValues\": [{\"Key\": {\"Hive\": \"Software\", \"Name\": \"A\"},"
+             " \"Name\": \"y\", \"Type\": \"String\", \"StringValue\": \"3\"}]}");
+    hcs_error *err = NULL;
+    AUTOFREE char *q = query("A", &err);
+    ck_assert_msg(q != NULL, "query: %s", err ? err->message : "");
+    ck_assert_str_eq(q, "{\"Hive\":\"Software\",\"Key\":\"A\",\"Subkeys\":[],\"Values\":[{\"Key\":"
+                        "{\"Hive\":\"Software\",\"Name\":\"A\"},\"Name\":\"y\",\"StringValue\":"
+                        "\"3\",\"Type\":\"String\"}]}");
+    apply_fails("{\"DeleteValues\": [{\"Name\": \"v\"}]}",
+                "Container.RegistryChanges.DeleteValues[0].Key");
+}
+END_TEST
+
 START_TEST(apply_json__refuses_bad_base64_naming_the_field)
 {
     apply_fails("{\"AddValues\": ["
@@ -255,6 +281,7 @@ HCS_TEST_SUITE(registry_json_suite)
     tcase_add_checked_fixture(tc, setup, teardown);
     tcase_add_test(tc, apply_json__every_value_type_comes_back_from_a_query);
     tcase_add_test(tc, apply_json__delete_keys_then_add_values_in_one_batch);
+    tcase_add_test(tc, apply_json__delete_values_removes_single_values);
     tcase_add_test(tc, apply_json__refuses_bad_base64_naming_the_field);
     tcase_add_test(tc, apply_json__refuses_an_oversize_binary_value_naming_the_field);
     tcase_add_test(tc, apply_json__refuses_a_dword_that_does_not_fit);
