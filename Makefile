@@ -6,6 +6,7 @@
 #   make deps       install missing Debian packages (root), or print the command
 #   make install    PREFIX=/usr/local DESTDIR= : header, libraries, hcs.pc, man pages, programs
 #   make format     clang-format in place      make lint   clang-tidy + cppcheck on lib/
+#   make bindings   regenerate bindings/go/zhcs.go and bindings/csharp/Native.g.cs from hcs.h
 #   make bench      benchmarks (ratios against peers measured in the same run)
 #
 # Variables: CC, CFLAGS (default -O2 -g), BUILD (output folder, default build), SANITIZE=1 (ASan +
@@ -83,12 +84,17 @@ EXAMPLE_BINS := $(EXAMPLE_SRCS:examples/%.c=$(BUILD)/examples/%)
 MAN_PAGES := $(wildcard man/man*/*.[0-9])
 
 .PHONY: all check check-unit check-asan check-fuzz demo deps install uninstall format \
-	format-check lint bench clean examples
+	format-check lint bench clean examples bindings
 .DELETE_ON_ERROR:
 
 HCSDIAG := $(BUILD)/hcsdiag
 HCSDIAG_SRCS := $(sort $(wildcard tools/hcsdiag/*.c))
 HCSREG := $(if $(wildcard tools/hcsreg/*.c),$(BUILD)/hcsreg)
+BINDGEN := $(BUILD)/bindgen
+BINDGEN_SRCS := $(sort $(wildcard tools/bindgen/*.c))
+# The generated binding layers (make bindings); make check fails when they are stale.
+GO_GEN := bindings/go/zhcs.go
+CS_GEN := bindings/csharp/Native.g.cs
 
 all: $(BUILD)/$(SONAME) $(BUILD)/libhcs.so $(STLIB) $(MONITOR) $(HCSDIAG) $(HCSREG)
 
@@ -134,6 +140,14 @@ $(BUILD)/hcsreg: $(wildcard tools/hcsreg/*.c)
 	@mkdir -p $(@D)
 	$(CC) -std=c11 -D_GNU_SOURCE $(WARN) -O2 -static -o $@ $^
 
+# bindgen: reads include/hcs.h through clang's own parse and writes the Go and C# layers.
+$(BINDGEN): $(BINDGEN_SRCS) $(wildcard tools/bindgen/*.h)
+	@mkdir -p $(@D)
+	$(CC) $(ALL_CFLAGS) -Itools/bindgen -o $@ $(BINDGEN_SRCS) $(LIBS)
+
+bindings: $(BINDGEN)
+	$(BINDGEN) --go $(GO_GEN) --cs $(CS_GEN) include/hcs.h
+
 # hcs.pc is written at install time so that it always holds the PREFIX installed to.
 define write_pc
 sed -e 's|@PREFIX@|$(PREFIX)|' -e 's|@LIBDIR@|$(LIBDIR)|' -e 's|@INCLUDEDIR@|$(INCLUDEDIR)|' \
@@ -162,7 +176,7 @@ RUN_SUITE := test/run-suite.sh $(TAP)
 
 # Every suite writes TAP into $(TAP)/<suite>.tap; test/summary.sh sums them in one closing line
 # and fails when any test failed or any suite did not run to its end.
-check: all $(UNIT_BINS) $(INTEGRATION_BINS) examples
+check: all $(UNIT_BINS) $(INTEGRATION_BINS) examples $(if $(BINDGEN_SRCS),$(BINDGEN))
 	@rm -rf $(TAP) && mkdir -p $(TAP)
 	@for b in $(UNIT_BINS) $(INTEGRATION_BINS); do $(RUN_SUITE) $$(basename $$b) $$b; done
 	@HCS_LAYER_BACKEND=copy $(RUN_SUITE) integration-layer-copy $(BUILD)/test/integration-layer
@@ -173,6 +187,9 @@ check: all $(UNIT_BINS) $(INTEGRATION_BINS) examples
 	@$(RUN_SUITE) man test/man/run.sh $(MAN_PAGES)
 	@$(RUN_SUITE) examples test/examples/run.sh $(BUILD)
 	@$(RUN_SUITE) hcsdiag test/hcsdiag/run.sh $(BUILD)
+	@$(if $(wildcard test/bindings/run.sh),$(RUN_SUITE) bindings test/bindings/run.sh $(BUILD))
+	@$(if $(wildcard bindings/go/run-tests.sh),$(RUN_SUITE) go bindings/go/run-tests.sh $(BUILD))
+	@$(if $(wildcard bindings/csharp/run-tests.sh),$(RUN_SUITE) csharp bindings/csharp/run-tests.sh $(BUILD))
 ifneq ($(SANITIZE),1)
 	@$(MAKE) --no-print-directory check-asan-suites TAP_OUT=$(abspath $(TAP))
 	@$(RUN_SUITE) fuzz test/fuzz/run.sh $(BUILD)/fuzz

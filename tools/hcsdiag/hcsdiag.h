@@ -1,11 +1,12 @@
 /*
  * hcsdiag.h - the command-line tool's shared declarations: the command table and the helpers
- * every command uses (messages, exit codes, paths, layer identifiers).
+ * every command uses (messages, exit codes, paths, layer identifiers, compute-system calls).
  *
  * A command is an entry of the table in main.c named by one or more words ("image import",
- * "layer mount"; later "list", "exec"). main() picks the entry whose words start argv and calls
- * its run function with argc/argv starting at the command's last word, so getopt_long works as
- * in a program of its own. Exit codes: HCSDIAG_OK, HCSDIAG_FAIL (message on stderr), HCSDIAG_USAGE.
+ * "layer mount", "list", "exec"). main() picks the entry whose words start argv and calls its
+ * run function with argc/argv starting at the command's last word, so getopt_long works as in a
+ * program of its own. Exit codes: HCSDIAG_OK, HCSDIAG_FAIL (message on stderr), HCSDIAG_USAGE;
+ * exec and console exit with their process's code, or HCSDIAG_EXEC_FAIL.
  */
 #ifndef HCSDIAG_H
 #define HCSDIAG_H
@@ -17,8 +18,10 @@
 #include <hcs.h>
 
 #include "common/error.h"
+#include "common/json.h"
 
-enum { HCSDIAG_OK = 0, HCSDIAG_FAIL = 1, HCSDIAG_USAGE = 2 };
+/* HCSDIAG_EXEC_FAIL: exec/console failed before the process ran (or lost it), as docker's 125. */
+enum { HCSDIAG_OK = 0, HCSDIAG_FAIL = 1, HCSDIAG_USAGE = 2, HCSDIAG_EXEC_FAIL = 125 };
 
 typedef struct hcsdiag_command {
     const char *name;    /* the words that select it: "image import" */
@@ -28,7 +31,7 @@ typedef struct hcsdiag_command {
     int (*run)(const struct hcsdiag_command *cmd, int argc, char **argv);
 } hcsdiag_command;
 
-/* The commands (image.c, layer.c). */
+/* The image and layer commands (image.c, layer.c). */
 int hcsdiag_image_import(const hcsdiag_command *cmd, int argc, char **argv);
 int hcsdiag_layer_import(const hcsdiag_command *cmd, int argc, char **argv);
 int hcsdiag_layer_export(const hcsdiag_command *cmd, int argc, char **argv);
@@ -36,6 +39,20 @@ int hcsdiag_layer_create(const hcsdiag_command *cmd, int argc, char **argv);
 int hcsdiag_layer_mount(const hcsdiag_command *cmd, int argc, char **argv);
 int hcsdiag_layer_unmount(const hcsdiag_command *cmd, int argc, char **argv);
 int hcsdiag_layer_remove(const hcsdiag_command *cmd, int argc, char **argv);
+
+/* The compute-system commands (system.c, props.c, exec.c, reg.c). */
+int hcsdiag_list(const hcsdiag_command *cmd, int argc, char **argv);
+int hcsdiag_create(const hcsdiag_command *cmd, int argc, char **argv);
+int hcsdiag_start(const hcsdiag_command *cmd, int argc, char **argv);
+int hcsdiag_shutdown(const hcsdiag_command *cmd, int argc, char **argv);
+int hcsdiag_kill(const hcsdiag_command *cmd, int argc, char **argv);
+int hcsdiag_pause(const hcsdiag_command *cmd, int argc, char **argv);
+int hcsdiag_resume(const hcsdiag_command *cmd, int argc, char **argv);
+int hcsdiag_wait(const hcsdiag_command *cmd, int argc, char **argv);
+int hcsdiag_props(const hcsdiag_command *cmd, int argc, char **argv);
+int hcsdiag_exec(const hcsdiag_command *cmd, int argc, char **argv);
+int hcsdiag_console(const hcsdiag_command *cmd, int argc, char **argv);
+int hcsdiag_reg(const hcsdiag_command *cmd, int argc, char **argv);
 
 /* --- util.c ------------------------------------------------------------------------------ */
 
@@ -61,7 +78,8 @@ int hd_fail_api(const char *what, HRESULT hr);
 /*
  * Parse the options of a command with getopt_long. Handles --help (prints the help, *done =
  * true) and unknown options (usage error). Returns the option character, -1 at the end of the
- * options, or -2 with *rc set when the command must return *rc now.
+ * options, or -2 with *rc set when the command must return *rc now. shortopts starting with '+'
+ * stop at the first argument that is not an option (exec ID COMMAND -x: -x is COMMAND's).
  */
 struct option;
 int hd_getopt(const hcsdiag_command *cmd, int argc, char **argv, const char *shortopts,
@@ -85,6 +103,45 @@ char *hd_layer_data(char *const *paths, size_t n);
 
 /* A size as "12.3 MiB" into buf. */
 const char *hd_size(uint64_t bytes, char *buf, size_t size);
+
+/* --- util.c: compute systems --------------------------------------------------------------- */
+
+/*
+ * An HRESULT as "NAME 0xXXXXXXXX" into buf: the hcs.h name (HCS_E_SYSTEM_NOT_FOUND), or
+ * HRESULT_FROM_ERRNO(ENOSPC) for a kernel error, or the hexadecimal value alone.
+ */
+const char *hd_hresult_text(HRESULT hr, char *buf, size_t size);
+
+/*
+ * A failed call on a compute system: "hcsdiag: <what> <id>: <NAME 0x...>: <message>" on stderr,
+ * the message from the ResultError document doc (NULL: HcsGetErrorInfo's). HCSDIAG_FAIL.
+ */
+int hd_fail_system(const char *what, const char *id, HRESULT hr, const char *doc);
+
+/*
+ * HcsOpenComputeSystem(id) into *sys. On failure prints the error (an unknown id as "no compute
+ * system with id "X"") with what and returns HCSDIAG_FAIL.
+ */
+int hd_open_system(const char *what, const char *id, HCS_SYSTEM *sys);
+
+/*
+ * Finish the tracked call that returned hr on op: wait for it (forever) and give its result
+ * document in *result (optional; the caller HcsFree's it). A failure is printed as by
+ * hd_fail_system. HCSDIAG_OK or HCSDIAG_FAIL.
+ */
+int hd_finish(const char *what, const char *id, HCS_OPERATION op, HRESULT hr, char **result);
+
+/* The whole of path ("-": standard input), NUL-terminated; NULL with the reason printed. */
+char *hd_read_input(const char *path, size_t max);
+
+/* Parse a whole JSON document with exact integers; NULL when it is not JSON. */
+cJSON *hd_json_parse(const char *text);
+
+/* Print a JSON value compactly (integers exactly) and a newline on stdout. */
+void hd_print_json(const cJSON *json);
+
+/* A whole number of seconds 0..max from text into *out; -1 when it is not one. */
+int hd_seconds(const char *text, uint32_t max, uint32_t *out);
 
 /* --- digest.c ---------------------------------------------------------------------------- */
 

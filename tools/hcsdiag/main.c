@@ -9,6 +9,81 @@
 #include "hcsdiag.h"
 
 static const hcsdiag_command commands[] = {
+    {"list", "[--json] [QUERY]", "list compute systems (HcsEnumerateComputeSystems)",
+     "Prints a table ID, STATE, OWNER, TYPE, sorted by id. QUERY is a SystemQuery document,\n"
+     "for example '{\"Owners\":[\"builder\"],\"Types\":[\"Container\"]}'.\n"
+     "\n"
+     "  --json   print the enumeration result as the library returns it (a JSON array)\n",
+     hcsdiag_list},
+    {"create", "[--start] [--id ID] FILE.json|-", "create a compute system from a document",
+     "FILE.json (- for standard input) is a ComputeSystem document (hcs-schema(7)). Prints the\n"
+     "id. The system outlives hcsdiag; a rejected document names the field at fault.\n"
+     "\n"
+     "  --id ID   the system's id (default: a random GUID)\n"
+     "  --start   start it too; a system that fails to start is removed again\n",
+     hcsdiag_create},
+    {"start", "ID", "start a created compute system (HcsStartComputeSystem)", "", hcsdiag_start},
+    {"shutdown", "[--timeout SECONDS] [--json] ID",
+     "stop a compute system gracefully and report how it stopped",
+     "Every process gets SIGTERM, then SIGKILL after the grace period (HcsShutDownComputeSystem).\n"
+     "Waits until the system has stopped and prints how: GracefulExit or ForcedExit.\n"
+     "\n"
+     "  --timeout SECONDS   the grace period, 0 to 86400 (default 10)\n"
+     "  --json              print the SystemExitStatus document\n",
+     hcsdiag_shutdown},
+    {"kill", "[--json] ID", "terminate a compute system at once (HcsTerminateComputeSystem)",
+     "Kills every process of the system, waits until it has stopped and reports it.\n"
+     "Also spelled `terminate`.\n"
+     "\n"
+     "  --json   print the SystemExitStatus document\n",
+     hcsdiag_kill},
+    {"terminate", "[--json] ID", "the same as kill", "See hcsdiag kill --help.\n", hcsdiag_kill},
+    {"pause", "ID", "freeze every process of a compute system (HcsPauseComputeSystem)", "",
+     hcsdiag_pause},
+    {"resume", "ID", "thaw a paused compute system (HcsResumeComputeSystem)", "", hcsdiag_resume},
+    {"wait", "[--timeout SECONDS] [--json] ID",
+     "wait until a compute system stops; print how it stopped",
+     "HcsWaitForComputeSystemExit. A system that stops while no handle is open is removed at\n"
+     "once, so start the wait before the stop.\n"
+     "\n"
+     "  --timeout SECONDS   give up after this long (exit status 1)\n"
+     "  --json              print the SystemExitStatus document\n",
+     hcsdiag_wait},
+    {"props", "[--json] ID [QUERY]", "show a compute system's properties",
+     "HcsGetComputeSystemProperties. QUERY is a PropertyQuery document or property type names\n"
+     "(Statistics ProcessList Memory TerminateOnLastHandleClosed); default the first three.\n"
+     "\n"
+     "  --json   print the Properties document as the library returns it\n",
+     hcsdiag_props},
+    {"exec", "[-i] [-t] [--env K=V]... [--cwd DIR] [--user U] ID COMMAND [ARGS...]",
+     "run a process in a running compute system (HcsCreateProcess)",
+     "The process's stdout and stderr go to hcsdiag's; hcsdiag exits with its exit code\n"
+     "(128+N when signal N ended it; 125 when it could not be run). SIGINT, SIGTERM, SIGHUP,\n"
+     "SIGQUIT, SIGUSR1 and SIGUSR2 are passed on to it.\n"
+     "\n"
+     "  -i, --interactive   copy hcsdiag's stdin to the process (its stdin ends with ours)\n"
+     "  -t, --tty           a console (pseudo-terminal) for the process; with -i and a\n"
+     "                      terminal on stdin, the terminal is raw while it runs\n"
+     "  -e, --env K=V       add K to the environment (K alone: hcsdiag's own value)\n"
+     "  -w, --cwd DIR       the working folder (absolute; default /)\n"
+     "  -u, --user U        name, uid, name:group or uid:gid (default root)\n",
+     hcsdiag_exec},
+    {"console", "[--env K=V]... [--cwd DIR] [--user U] ID [COMMAND [ARGS...]]",
+     "an interactive console in a running compute system (exec -i -t, default /bin/sh)",
+     "The local terminal is raw while the console runs and restored at the end; a change of\n"
+     "its size is passed on (HcsModifyProcess ConsoleSize). Exit status as for exec.\n",
+     hcsdiag_console},
+    {"reg", "ID query|add|delete KEY [/v NAME | /ve | /va] [/t TYPE] [/d DATA] [/s] [--json]",
+     "read and change a compute system's registry from the host",
+     "  hcsdiag reg ID query KEY [/v NAME | /ve] [/s] [--json]\n"
+     "  hcsdiag reg ID add KEY [/v NAME | /ve] [/t TYPE] [/s SEPARATOR] [/d DATA] [/f]\n"
+     "  hcsdiag reg ID delete KEY [/v NAME | /ve | /va] [/f]\n"
+     "\n"
+     "The arguments of hcsreg(1). KEY: HKLM\\SYSTEM, HKLM\\SOFTWARE, HKLM\\SECURITY, HKLM\\SAM\n"
+     "or HKU\\.DEFAULT (or a hive name: System, Software, ...), then \\subkey... (quote it).\n"
+     "TYPE: REG_SZ (default), REG_EXPAND_SZ, REG_MULTI_SZ, REG_DWORD, REG_QWORD, REG_BINARY,\n"
+     "REG_NONE. query --json prints the Registry property (with /s, an array, one per key).\n",
+     hcsdiag_reg},
     {"image import", "[--store DIR] [--platform OS/ARCH] [--tag NAME] [--json] SOURCE",
      "import an OCI image or docker-archive tar into the layer store",
      "SOURCE is an OCI image layout folder, an OCI archive (podman save --format oci-archive)\n"
@@ -59,7 +134,9 @@ static void list_commands(FILE *f)
     for (size_t i = 0; i < sizeof(commands) / sizeof(commands[0]); i++)
         fprintf(f, "  %-15s %s\n", commands[i].name, commands[i].summary);
     fprintf(f, "  %-15s %s\n", "help [COMMAND]", "this list, or a command's options");
-    fprintf(f, "\nhcsdiag COMMAND --help shows a command's options. See hcsdiag(1).\n");
+    fprintf(f, "\nhcsdiag COMMAND --help shows a command's options. See hcsdiag(1).\n"
+               "\nexit status: 0 success; 1 the operation failed (the reason on stderr); 2 usage\n"
+               "error; exec and console: the process's exit code, 125 when it could not run.\n");
 }
 
 /* How many words of argv (from 0) name cmd, or 0 when it does not match. */
