@@ -5,6 +5,7 @@
 #   make demo       install missing packages (as root), build, run the demo
 #   make deps       install missing Debian packages (root), or print the command
 #   make install    PREFIX=/usr/local DESTDIR= : header, libraries, hcs.pc, man pages, programs
+#                   (hcsdiag in BINDIR; hcsmon and hcsreg, for container images, in LIBEXECDIR)
 #   make format     clang-format in place      make lint   clang-tidy + cppcheck on lib/
 #   make bindings   regenerate bindings/go/zhcs.go and bindings/csharp/Native.g.cs from hcs.h
 #   make bench      benchmarks (ratios against peers measured in the same run)
@@ -82,6 +83,8 @@ CHECK_LIBS := $(shell pkg-config --libs check 2>/dev/null || echo -lcheck -lsubu
 EXAMPLE_SRCS := $(wildcard examples/*.c)
 EXAMPLE_BINS := $(EXAMPLE_SRCS:examples/%.c=$(BUILD)/examples/%)
 MAN_PAGES := $(wildcard man/man*/*.[0-9])
+# bindgen is a tool for building libhcs, not installed: neither is its page.
+INSTALL_MAN_PAGES := $(filter-out man/man1/bindgen.1,$(MAN_PAGES))
 
 .PHONY: all check check-unit check-asan check-fuzz demo deps install uninstall format \
 	format-check lint bench clean examples bindings
@@ -235,19 +238,20 @@ install: all
 	ln -sf $(SONAME) $(DESTDIR)$(LIBDIR)/libhcs.so
 	install -m 644 $(STLIB) $(DESTDIR)$(LIBDIR)/libhcs.a
 	$(write_pc) > $(DESTDIR)$(PKGCONFIGDIR)/hcs.pc
-	for p in $(MAN_PAGES); do \
+	for p in $(INSTALL_MAN_PAGES); do \
 		s=$$(basename $$(dirname $$p)); install -d $(DESTDIR)$(MANDIR)/$$s; \
 		install -m 644 $$p $(DESTDIR)$(MANDIR)/$$s/; done
 	install -d $(DESTDIR)$(LIBEXECDIR)
 	install -m 755 $(MONITOR) $(DESTDIR)$(LIBEXECDIR)/hcsmon
+	$(if $(HCSREG),install -m 755 $(HCSREG) $(DESTDIR)$(LIBEXECDIR)/hcsreg)
 	install -d $(DESTDIR)$(BINDIR)
 	install -m 755 $(HCSDIAG) $(DESTDIR)$(BINDIR)/hcsdiag
 
 uninstall:
 	rm -f $(DESTDIR)$(INCLUDEDIR)/hcs.h $(DESTDIR)$(LIBDIR)/libhcs.so* $(DESTDIR)$(LIBDIR)/libhcs.a \
-		$(DESTDIR)$(PKGCONFIGDIR)/hcs.pc $(DESTDIR)$(LIBEXECDIR)/hcsmon \
+		$(DESTDIR)$(PKGCONFIGDIR)/hcs.pc $(DESTDIR)$(LIBEXECDIR)/hcsmon $(DESTDIR)$(LIBEXECDIR)/hcsreg \
 		$(DESTDIR)$(BINDIR)/hcsdiag
-	for p in $(MAN_PAGES); do rm -f $(DESTDIR)$(MANDIR)/$$(basename $$(dirname $$p))/$$(basename $$p); done
+	for p in $(INSTALL_MAN_PAGES); do rm -f $(DESTDIR)$(MANDIR)/$$(basename $$(dirname $$p))/$$(basename $$p); done
 
 # --- style -------------------------------------------------------------------------------------
 

@@ -10,6 +10,7 @@
 #    message (including a failed .so) fails the page.
 # 2. Checks that every function declared HCS_API in include/hcs.h has a man3 page (a file, or a
 #    one-line ".so" alias) whose NAME section lists the function: one TAP line per function.
+# 3. Checks that every program under tools/ (a folder with C sources) has a man1 page.
 #
 # Without PAGE arguments every page under man/ is linted. Exit status 0, even when a test fails
 # (test/summary.sh counts the failures); 1 only when the checks cannot run (mandoc missing).
@@ -94,6 +95,21 @@ for fn in $funcs; do
         echo "ok - man: $fn has a man3 page${target:+ ($target)}"
     else
         echo "not ok - man: $fn is not listed in the NAME section of ${target:-man3/$fn.3}"
+    fi
+done
+
+# 3. Every program under tools/ (a folder with C sources) has a man1 page naming it.
+for dir in "$root"/tools/*/; do
+    tool=$(basename "$dir")
+    ls "$dir"*.c > /dev/null 2>&1 || continue
+    n=$((n + 1))
+    page=$root/man/man1/$tool.1
+    if [ ! -f "$page" ]; then
+        echo "not ok - man: the tool $tool has no man1 page (man/man1/$tool.1)"
+    elif grep -q "^\.Nm $tool[[:space:]]*\$" "$page"; then
+        echo "ok - man: the tool $tool has a man1 page"
+    else
+        echo "not ok - man: $tool is not the .Nm of man/man1/$tool.1"
     fi
 done
 
