@@ -1,0 +1,3 @@
+module github.com/libhcs/libhcs/bindings/go
+
+go 1.19
