@@ -1,18 +1,23 @@
 /*
- * run-image - run one command in a new container over an image's layers.
+ * run-image - run one command in a new container over an image's layers, or over a root
+ * folder, streaming its output.
  *
  *   hcsdiag image import --json IMAGE > chain.json
  *   run-image chain.json COMMAND [ARG...]
+ *   run-image ROOTFS COMMAND [ARG...]          (tools/mkroot ROOTFS makes a busybox root)
  *
  * chain.json is what `hcsdiag image import --json` prints: {"Layers":[{"Id":..,"Path":..},..]},
- * nearest layer first, which is exactly Container.Storage.Layers. The container gets a fresh
- * writable layer (an empty folder, which the create initializes), runs COMMAND with its
- * standard output and error passed through, and is removed with its writable layer afterwards.
- * The exit status is COMMAND's. Run as root.
+ * nearest layer first, which is exactly Container.Storage.Layers; a folder is used as the only
+ * layer. The container gets a fresh writable layer (an empty folder, which the create
+ * initializes), runs COMMAND with its standard output and error streamed as they come, and is
+ * removed with its writable layer afterwards. The exit status is COMMAND's. Run as root.
  */
+#include <errno.h>
+#include <poll.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include <hcs.h>
@@ -89,25 +94,53 @@ static void json_string(char *out, size_t cap, const char *s)
     out[n] = '\0';
 }
 
-/* Copy everything from fd to out until end of file. */
-static void pump(int fd, FILE *out)
+/* Stream the process's stdout and stderr to ours as they come, until both reach end of file. */
+static void stream(int out_fd, int err_fd)
 {
+    struct pollfd p[2] = {{out_fd, POLLIN, 0}, {err_fd, POLLIN, 0}};
+    int to[2] = {STDOUT_FILENO, STDERR_FILENO};
     char buf[4096];
-    ssize_t n;
-    while ((n = read(fd, buf, sizeof(buf))) > 0)
-        fwrite(buf, 1, (size_t)n, out);
-    fflush(out);
+    while (p[0].fd >= 0 || p[1].fd >= 0) {
+        if (poll(p, 2, -1) < 0) {
+            if (errno == EINTR)
+                continue;
+            return;
+        }
+        for (int i = 0; i < 2; i++) {
+            if (p[i].fd < 0 || p[i].revents == 0)
+                continue;
+            ssize_t n = read(p[i].fd, buf, sizeof(buf));
+            if (n > 0 && write(to[i], buf, (size_t)n) == n)
+                continue;
+            if (n < 0 && errno == EINTR)
+                continue;
+            p[i].fd = -1; /* end of file (or an error): poll ignores negative fds */
+        }
+    }
 }
 
 int main(int argc, char **argv)
 {
     if (argc < 3) {
-        fprintf(stderr, "usage: run-image CHAIN.json COMMAND [ARG...]\n"
+        fprintf(stderr, "usage: run-image CHAIN.json|ROOTFS COMMAND [ARG...]\n"
                         "  CHAIN.json: what `hcsdiag image import --json IMAGE` prints (- for "
-                        "standard input)\n");
+                        "standard input)\n"
+                        "  ROOTFS: a root folder, the container's only layer\n");
         return 2;
     }
-    char *chain = slurp(argv[1]);
+    struct stat st;
+    char *chain = NULL;
+    if (stat(argv[1], &st) == 0 && S_ISDIR(st.st_mode)) {
+        /* A root folder: the chain {"Layers":[{"Path":ROOTFS}]}. */
+        chain = calloc(1, strlen(argv[1]) * 6 + 64);
+        if (chain != NULL) {
+            strcpy(chain, "{\"Layers\":[{\"Path\":");
+            json_string(chain, strlen(argv[1]) * 6 + 64, argv[1]);
+            strcat(chain, "}]}");
+        }
+    } else {
+        chain = slurp(argv[1]);
+    }
     const char *layers = chain ? strstr(chain, "\"Layers\"") : NULL;
     if (layers == NULL) {
         fprintf(stderr, "run-image: %s: no \"Layers\" in it (use hcsdiag image import --json)\n",
@@ -156,8 +189,7 @@ int main(int argc, char **argv)
         report(argv[2], hr, op);
         goto out;
     }
-    pump(info.StdOutput, stdout); /* enough for a short command: stderr after stdout */
-    pump(info.StdError, stderr);
+    stream(info.StdOutput, info.StdError);
     close(info.StdOutput);
     close(info.StdError);
     char *status = NULL;

@@ -93,5 +93,28 @@ fi
 if [ "$rc" -ne 0 ] && ! echo "$tap" | grep -q '^not ok'; then
     not_ok "go test -race exited $rc"
 fi
+
+# The README's Go example, built and run as a user would (root: it runs a container).
+if go build -o "$tmp/example" ./example > "$tmp/build" 2>&1; then
+    ok "the example builds"
+else
+    not_ok "the example builds"
+    sed 's/^/# /' "$tmp/build"
+fi
+if [ "$(id -u)" -ne 0 ]; then
+    n=$((n + 1)); echo "ok $n - go: the example runs a container # SKIP needs root"
+elif [ -x "$tmp/example" ] && "$top/tools/mkroot" "$tmp/root" > /dev/null 2>&1; then
+    HCS_RUNTIME_ROOT="$tmp/run" HCS_DATA_ROOT="$tmp/data" \
+        "$tmp/example" "$tmp/root" sh -c 'echo hello from go; exit 4' > "$tmp/out" 2>&1
+    erc=$?
+    if [ "$erc" -eq 4 ] && grep -qx 'hello from go' "$tmp/out"; then
+        ok "the example runs a container, prints its output and keeps its exit code"
+    else
+        not_ok "the example runs a container, prints its output and keeps its exit code (exit $erc)"
+        sed 's/^/# /' "$tmp/out"
+    fi
+else
+    not_ok "the example runs a container (no example binary, or tools/mkroot failed)"
+fi
 echo "1..$n"
 exit "$failed"

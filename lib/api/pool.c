@@ -7,7 +7,13 @@
 
 #include "pool.h"
 
-#define IDLE_EXIT_SECONDS 5
+/*
+ * An idle worker exits after this long. Short, because a managed runtime that ran a callback on
+ * a worker may wait for it at exit (Mono 6.8 waits for every thread it attached, background or
+ * not): a C# program that made an asynchronous call exits at most this long after its last one.
+ * Long enough that a busy caller keeps its workers between calls.
+ */
+#define IDLE_EXIT_SECONDS 1
 
 struct job {
     void (*fn)(void *);

@@ -66,6 +66,11 @@ if [ "$(id -u)" -eq 0 ]; then
         "$build/examples/run-image" "$tmp/chain.json" sh -c 'echo in-image; exit 5'
     expect "run-image names a missing executable" 1 'executable \"nope\" not found' \
         "$build/examples/run-image" "$tmp/chain.json" nope
+    # Over a root folder, streaming: 1.4 MB on stderr before stdout ends must not block it.
+    expect "run-image over a root folder streams stdout and a large stderr" 3 'after-the-flood' \
+        "$build/examples/run-image" "$tmp/root" sh -c 'i=0; while [ $i -lt 20000 ]; do
+            echo xxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx >&2
+            i=$((i+1)); done; echo after-the-flood; exit 3'
     # registry and events over a root with the in-container registry client, /bin/hcsreg.
     HCSREG="$build/hcsreg" "$here/../../tools/mkroot" "$tmp/regroot"
     out=$("$build/examples/registry" "$tmp/regroot" 2>&1); rc=$?
