@@ -139,19 +139,26 @@ static void put_le(uint8_t *d, uint64_t v, size_t n)
         d[i] = (uint8_t)(v >> (8 * i));
 }
 
+/* The Key and Name of a RegistryValue or RegistryValueName at path into c (Name: "" when absent,
+ * the default value). */
+static int key_and_name(const cJSON *v, const char *path, hcs_reg_change *c, hcs_error **err)
+{
+    char field[700];
+    snprintf(field, sizeof(field), "%s.Key", path);
+    if (parse_key(cJSON_GetObjectItemCaseSensitive(v, "Key"), field, &c->hive, &c->key, err) < 0)
+        return -1;
+    c->name = str_of(v, "Name");
+    if (c->name == NULL)
+        c->name = "";
+    snprintf(field, sizeof(field), "%s.Name", path);
+    return hcs_reg_value_check(field, c->name, HCS_REG_NONE, NULL, 0, err);
+}
+
 /* One DeleteValues[i] (path names it) -> a DELETE_VALUE change. */
 static int delete_value(batch *b, const cJSON *v, const char *path, hcs_error **err)
 {
-    char field[700];
     hcs_reg_change c = {.op = HCS_REG_DELETE_VALUE};
-    snprintf(field, sizeof(field), "%s.Key", path);
-    if (parse_key(cJSON_GetObjectItemCaseSensitive(v, "Key"), field, &c.hive, &c.key, err) < 0)
-        return -1;
-    c.name = str_of(v, "Name");
-    if (c.name == NULL)
-        c.name = "";
-    snprintf(field, sizeof(field), "%s.Name", path);
-    if (hcs_reg_value_check(field, c.name, HCS_REG_NONE, NULL, 0, err) < 0)
+    if (key_and_name(v, path, &c, err) < 0)
         return -1;
     return batch_add(b, &c, NULL, err);
 }
@@ -161,14 +168,7 @@ static int add_value(batch *b, const cJSON *v, const char *path, hcs_error **err
 {
     char field[700];
     hcs_reg_change c = {.op = HCS_REG_SET_VALUE};
-    snprintf(field, sizeof(field), "%s.Key", path);
-    if (parse_key(cJSON_GetObjectItemCaseSensitive(v, "Key"), field, &c.hive, &c.key, err) < 0)
-        return -1;
-    c.name = str_of(v, "Name");
-    if (c.name == NULL)
-        c.name = "";
-    snprintf(field, sizeof(field), "%s.Name", path);
-    if (hcs_reg_value_check(field, c.name, HCS_REG_NONE, NULL, 0, err) < 0)
+    if (key_and_name(v, path, &c, err) < 0)
         return -1;
     const char *tname = str_of(v, "Type");
     bool custom = tname != NULL && strcmp(tname, "CustomType") == 0;
