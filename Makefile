@@ -166,6 +166,8 @@ $(BUILD)/test/$(2)-$(notdir $(1)): $(wildcard $(1)/*.c $(1)/*.h) $(TEST_LIB_SRCS
 		$(MONITOR_LIB) $(STLIB) $$(CHECK_LIBS) $$(MONITOR_LIBS) $$(LIBS)
 endef
 $(foreach d,$(UNIT_DIRS),$(eval $(call test_rule,$(d),unit)))
+# The registry suites run hcsreg (beside the test binaries' folder) against a socket.
+$(BUILD)/test/unit-registry $(BUILD)/test/integration-system: $(HCSREG)
 $(foreach d,$(INTEGRATION_DIRS),$(eval $(call test_rule,$(d),integration)))
 
 $(BUILD)/examples/%: examples/%.c $(BUILD)/$(SONAME) $(BUILD)/libhcs.so

@@ -21,6 +21,18 @@ static inline int hcs_reg_key_rank(unsigned char c)
 #include <stddef.h>
 #include <stdint.h>
 
+/* The value of a hexadecimal digit, or -1 (.reg hex lists, reg.exe REG_BINARY data). */
+static inline int hcs_reg_hex_digit(char c)
+{
+    if (c >= '0' && c <= '9')
+        return c - '0';
+    if (c >= 'a' && c <= 'f')
+        return c - 'a' + 10;
+    if (c >= 'A' && c <= 'F')
+        return c - 'A' + 10;
+    return -1;
+}
+
 /*
  * The hash of a key path for exact lookups: FNV-1a over its bytes with ASCII letters folded
  * (so equal under hcs_reg_key_cmp means equal hash), then mixed. Hive files store it in their

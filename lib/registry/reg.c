@@ -214,17 +214,6 @@ static const char *trim_end(const char *s, const char *e)
     return e;
 }
 
-static int hexval(char c)
-{
-    if (c >= '0' && c <= '9')
-        return c - '0';
-    if (c >= 'a' && c <= 'f')
-        return c - 'a' + 10;
-    if (c >= 'A' && c <= 'F')
-        return c - 'A' + 10;
-    return -1;
-}
-
 /* s[0..e) for a message: at most 40 bytes, control and non-ASCII bytes as '?'. */
 static void snippet(const char *s, const char *e, char out[48])
 {
@@ -446,14 +435,15 @@ static int parse_hex_list(parser *ps, const char *s, const char *form, size_t ma
         const char *t = s;
         while (t < e && *t != ',' && !is_space(*t))
             t++;
-        if (t - s != 2 || hexval(s[0]) < 0 || hexval(s[1]) < 0) {
+        if (t - s != 2 || hcs_reg_hex_digit(s[0]) < 0 || hcs_reg_hex_digit(s[1]) < 0) {
             snippet(s, t, got);
             return perr(ps, "%s takes bytes of two hex digits separated by ',', got \"%s\"", form,
                         got);
         }
         if (out->len >= max)
             return perr(ps, "%s holds more than %zu bytes", form, max);
-        if (buf_byte(out, (unsigned char)(hexval(s[0]) << 4 | hexval(s[1])), ps->err) < 0)
+        if (buf_byte(out, (unsigned char)(hcs_reg_hex_digit(s[0]) << 4 | hcs_reg_hex_digit(s[1])),
+                     ps->err) < 0)
             return -1;
         s = skip_space(t, e);
         need = s < e && *s == ',';
@@ -499,8 +489,8 @@ static int parse_data(parser *ps, const char *s, const char *name, enum hcs_reg_
         const char *d = skip_space(s + 6, e);
         uint32_t v = 0;
         const char *t = d;
-        while (t < e && hexval(*t) >= 0 && t - d < 9)
-            v = v << 4 | (uint32_t)hexval(*t++);
+        while (t < e && hcs_reg_hex_digit(*t) >= 0 && t - d < 9)
+            v = v << 4 | (uint32_t)hcs_reg_hex_digit(*t++);
         if (t == d || t - d > 8 || t != e) {
             snippet(d, e, got);
             return perr(ps, "\"dword:\" takes 1 to 8 hex digits, got \"%s\"", got);
@@ -516,8 +506,8 @@ static int parse_data(parser *ps, const char *s, const char *name, enum hcs_reg_
         if (t < e && *t == '(') {
             const char *d = ++t;
             ty = 0;
-            while (t < e && hexval(*t) >= 0 && t - d < 9)
-                ty = ty << 4 | (uint32_t)hexval(*t++);
+            while (t < e && hcs_reg_hex_digit(*t) >= 0 && t - d < 9)
+                ty = ty << 4 | (uint32_t)hcs_reg_hex_digit(*t++);
             if (t == d || t - d > 8 || t >= e || *t != ')') {
                 snippet(s, e, got);
                 return perr(ps, "\"hex(N):\" takes a type of 1 to 8 hex digits, got \"%s\"", got);

@@ -262,6 +262,91 @@ void hcs_reg_changes_free(hcs_reg_change *changes, size_t n);
 int hcs_reg_export(const hcs_reg_view *v, enum hcs_reg_hive h, const char *key, char **out,
                    size_t *len, hcs_error **err);
 
+/* --- reg.exe command lines (cli.c) ---------------------------------------------------------- */
+
+/*
+ * The pieces of a reg.exe-style command line ("query KEY /v NAME /s", "add KEY /t REG_DWORD /d
+ * 0x10 /f", ...) shared by the in-container server (serve.c) and `hcsdiag reg` on the host.
+ * A parser returns HCS_REG_CLI_OK, or the kind of error with *msg (malloc'ed, the caller frees
+ * it) saying what is wrong and naming the argument; the caller prints it its own way (a status
+ * byte, an exit code, a prefix). Usage messages start with the verb ("add: /v needs a value");
+ * HCS_REG_CLI_NOMEM comes with *msg NULL.
+ */
+enum hcs_reg_cli_status {
+    HCS_REG_CLI_OK = 0,
+    HCS_REG_CLI_USAGE,   /* a malformed command line: unknown, repeated or conflicting switch */
+    HCS_REG_CLI_INVALID, /* a well-formed line with a wrong key or data */
+    HCS_REG_CLI_NOMEM,
+};
+
+/* A KEY of the command line. */
+typedef struct hcs_reg_cli_key {
+    enum hcs_reg_hive hive;
+    char *key;  /* below the hive's root, "" for the root; checked by hcs_reg_key_check */
+    char *full; /* reg.exe's spelling of the root ("HKEY_LOCAL_MACHINE\SOFTWARE"), then key */
+} hcs_reg_cli_key;
+
+/* The roots a KEY may start with, and the /t TYPE names, as messages list them. */
+#define HCS_REG_CLI_ROOTS                                                                          \
+    "HKLM\\SYSTEM, HKLM\\SOFTWARE, HKLM\\SECURITY, HKLM\\SAM, HKU\\.DEFAULT (or "                  \
+    "HKEY_LOCAL_MACHINE\\..., HKEY_USERS\\.DEFAULT)"
+#define HCS_REG_CLI_TYPES                                                                          \
+    "REG_SZ, REG_EXPAND_SZ, REG_MULTI_SZ, REG_DWORD, REG_QWORD, REG_BINARY, REG_NONE"
+
+/* hcs_reg_cli_key_parse: also accept the schema's hive names ("Software\Acme"). */
+#define HCS_REG_CLI_HIVE_NAMES 1u
+
+/*
+ * Parse KEY: HKLM\SYSTEM, HKLM\SOFTWARE, HKLM\SECURITY, HKLM\SAM or HKU\.DEFAULT (the first
+ * component also spelled HKEY_LOCAL_MACHINE or HKEY_USERS; all case-insensitive), then the
+ * subkeys; one trailing '\' is accepted, as reg.exe does. HCS_REG_CLI_INVALID for an unknown
+ * root (the message lists the roots) or a key path hcs_reg_key_check refuses. Free k's strings
+ * with hcs_reg_cli_key_free (also after a failure).
+ */
+int hcs_reg_cli_key_parse(const char *arg, unsigned flags, hcs_reg_cli_key *k, char **msg);
+void hcs_reg_cli_key_free(hcs_reg_cli_key *k);
+
+/* The switches of a command line; the strings point into its argv. */
+typedef struct hcs_reg_cli_switches {
+    const char *v;   /* /v NAME */
+    const char *t;   /* /t TYPE */
+    const char *d;   /* /d DATA */
+    const char *sep; /* /s SEPARATOR (add) */
+    bool ve, va, s, f, y;
+    unsigned extra; /* bit i: extra[i] was given */
+} hcs_reg_cli_switches;
+
+/*
+ * Parse argv[0..argc) as switches of verb ("query", "add", ...): /v /ve /va /s /t /d /f /y (or
+ * -v ..., case-insensitive), each at most once, those not named in allowed (a space-separated
+ * list: "v ve s") refused; /v, /t, /d take a value, and /s too when verb is "add" (the
+ * REG_MULTI_SZ separator; elsewhere it is a flag: recurse). /v, /ve and /va exclude each other.
+ * extra (NULL or a NULL-terminated list of at most 32 literal arguments, such as "--json") are
+ * flags of the caller's own, marked in sw->extra, which may be repeated. HCS_REG_CLI_USAGE with
+ * the message for anything else.
+ */
+int hcs_reg_cli_switches_parse(const char *verb, const char *const *argv, size_t argc,
+                               const char *allowed, const char *const *extra,
+                               hcs_reg_cli_switches *sw, char **msg);
+
+/* The REG_* number of a /t TYPE (REG_SZ ... REG_NONE, case-insensitive); -1 when unknown. */
+int hcs_reg_cli_type_parse(const char *name, uint32_t *type);
+/* reg.exe's name of a REG_* number ("REG_DWORD", "REG_LINK", ...); NULL for custom types. */
+const char *hcs_reg_cli_type_name(uint32_t type);
+
+/*
+ * The value an add sets, from sw: *type from /t (REG_SZ without it), *data (malloc'ed, len bytes
+ * followed by one NUL that is no part of the data) from /d ("" without it) in the encoding of
+ * the model: REG_DWORD and REG_QWORD decimal or 0x hexadecimal ("" is 0); REG_BINARY and
+ * REG_NONE hex digits, two a byte; REG_MULTI_SZ strings separated by /s (one character) or
+ * by the two characters "\0", a separator at the very end ending the list; strings as they
+ * are. HCS_REG_CLI_USAGE for an unknown type, /s without REG_MULTI_SZ or a separator that is
+ * not one character; HCS_REG_CLI_INVALID for data that does not fit the type, the message
+ * naming the value as what ("Level in HKEY_LOCAL_MACHINE\SOFTWARE\Acme").
+ */
+int hcs_reg_cli_value_parse(const hcs_reg_cli_switches *sw, const char *what, uint32_t *type,
+                            uint8_t **data, size_t *len, char **msg);
+
 /* --- a compute system's registry (system.c, json.c, serve.c) -------------------------------- */
 
 struct cJSON;

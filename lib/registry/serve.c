@@ -6,7 +6,8 @@
  * uppercase hex binaries, "\0" between MULTI_SZ strings) with Linux line ends. Differences, on
  * purpose: nothing ever prompts (/f is accepted and changes nothing), and "not found" errors
  * name the key or value. An import's text may be UTF-16LE with a BOM (as regedit writes .reg
- * files); it is converted to UTF-8 before parsing.
+ * files); it is converted to UTF-8 before parsing. KEY, the switches and the data of an add are
+ * parsed by cli.c, as `hcsdiag reg` parses them on the host.
  */
 #include <errno.h>
 #include <stdarg.h>
@@ -23,11 +24,6 @@
 #define MAX_ARGS 16
 #define NOT_FOUND "The system was unable to find the specified registry key or value"
 #define DONE "The operation completed successfully.\n"
-#define ROOTS                                                                                      \
-    "HKLM\\SYSTEM, HKLM\\SOFTWARE, HKLM\\SECURITY, HKLM\\SAM, HKU\\.DEFAULT (or "                  \
-    "HKEY_LOCAL_MACHINE\\..., HKEY_USERS\\.DEFAULT)"
-#define TYPES "REG_SZ, REG_EXPAND_SZ, REG_MULTI_SZ, REG_DWORD, REG_QWORD, REG_BINARY, REG_NONE"
-
 enum { ST_OK = 0, ST_FAIL = 1, ST_USAGE = 2 };
 
 static const char usage_all[] =
@@ -37,8 +33,8 @@ static const char usage_all[] =
     "  hcsreg delete KEY [/v NAME | /ve | /va] [/f]\n"
     "  hcsreg export KEY [FILE] [/y]\n"
     "  hcsreg import FILE\n"
-    "KEY: " ROOTS ", then \\subkey...\n"
-    "TYPE: " TYPES " (default REG_SZ)\n";
+    "KEY: " HCS_REG_CLI_ROOTS ", then \\subkey...\n"
+    "TYPE: " HCS_REG_CLI_TYPES " (default REG_SZ)\n";
 
 /* --- the answer: a status byte, then text ---------------------------------------------------- */
 
@@ -138,186 +134,43 @@ static int usage(out *o, const char *fmt, ...)
     return ST_USAGE;
 }
 
-/* --- keys ------------------------------------------------------------------------------------ */
+/* --- the command line (cli.c) ------------------------------------------------------------- */
 
-/* reg.exe's spelling of each hive's root, in enum hcs_reg_hive order. */
-static const char *const roots[HCS_REG_N_HIVES] = {
-    "HKEY_LOCAL_MACHINE\\SYSTEM", "HKEY_LOCAL_MACHINE\\SOFTWARE", "HKEY_LOCAL_MACHINE\\SECURITY",
-    "HKEY_LOCAL_MACHINE\\SAM",    "HKEY_USERS\\.DEFAULT",
-};
-
-typedef struct {
-    enum hcs_reg_hive h;
-    char *key;  /* below the hive's root, "" for the root */
-    char *full; /* the root as reg.exe spells it, then the key as the user spelled it */
-} regkey;
-
-static void regkey_free(regkey *k)
+/* A shared parser's outcome as the answer: ST_OK, a failure (1) or a usage error (2). */
+static int cli_status(out *o, int kind, char *msg)
 {
-    free(k->key);
-    free(k->full);
-}
-
-static bool comp_eq(const char *s, size_t n, const char *w)
-{
-    return strlen(w) == n && strncasecmp(s, w, n) == 0;
-}
-
-/* KEY of the command line: ST_OK, or the error written to o. */
-static int key_parse(out *o, const char *arg, regkey *k)
-{
-    static const char *const hklm[] = {"SYSTEM", "SOFTWARE", "SECURITY", "SAM"};
-    const char *c1 = arg, *s1 = strchr(c1, '\\');
-    size_t n1 = s1 ? (size_t)(s1 - c1) : strlen(c1);
-    const char *c2 = s1 ? s1 + 1 : c1 + n1, *s2 = strchr(c2, '\\');
-    size_t n2 = s2 ? (size_t)(s2 - c2) : strlen(c2);
-    int hive = -1;
-    if (comp_eq(c1, n1, "HKLM") || comp_eq(c1, n1, "HKEY_LOCAL_MACHINE")) {
-        for (size_t i = 0; i < HCS_ARRAY_SIZE(hklm); i++)
-            if (comp_eq(c2, n2, hklm[i]))
-                hive = (int)i;
-    } else if (comp_eq(c1, n1, "HKU") || comp_eq(c1, n1, "HKEY_USERS")) {
-        if (comp_eq(c2, n2, ".DEFAULT"))
-            hive = HCS_REG_HIVE_DEFAULTUSER;
-    }
-    if (hive < 0)
-        return fail(o, "invalid key name \"%s\": it starts with one of " ROOTS, arg);
-    const char *rest = s2 ? s2 + 1 : "";
-    size_t rn = strlen(rest);
-    if (rn > 0 && rest[rn - 1] == '\\')
-        rn--; /* reg.exe accepts one trailing separator */
-    k->h = (enum hcs_reg_hive)hive;
-    k->key = strndup(rest, rn);
-    if (k->key == NULL) {
+    AUTOFREE char *m = msg;
+    switch (kind) {
+    case HCS_REG_CLI_OK:
+        return ST_OK;
+    case HCS_REG_CLI_USAGE:
+        return usage(o, "%s", m);
+    case HCS_REG_CLI_INVALID:
+        return fail(o, "%s", m);
+    default:
         o->oom = true;
         return ST_FAIL;
     }
-    k->full = rn > 0 ? hcs_asprintf("%s\\%s", roots[hive], k->key) : strdup(roots[hive]);
-    if (k->full == NULL) {
-        o->oom = true;
-        return ST_FAIL;
-    }
-    AUTOERR hcs_error *err = NULL;
-    if (hcs_reg_key_check(arg, k->key, &err) < 0)
-        return fail_err(o, err);
-    return ST_OK;
 }
 
-/* --- switches ------------------------------------------------------------------------------ */
-
-typedef struct {
-    const char *v;   /* /v NAME */
-    bool ve, va, s;  /* /ve, /va, /s (query) */
-    const char *t;   /* /t TYPE */
-    const char *d;   /* /d DATA */
-    const char *sep; /* /s SEPARATOR (add) */
-    bool f, y;
-} switches;
-
-static bool is_switch(const char *a, const char *name)
+/* KEY of the command line: ST_OK, or the error written to o (a failure, as reg.exe's). */
+static int key_parse(out *o, const char *arg, hcs_reg_cli_key *k)
 {
-    return (a[0] == '/' || a[0] == '-') && strcasecmp(a + 1, name) == 0;
+    char *msg = NULL;
+    int kind = hcs_reg_cli_key_parse(arg, 0, k, &msg);
+    return cli_status(o, kind, msg);
 }
 
-/* Whether the space-separated list holds word. */
-static bool listed(const char *list, const char *word)
-{
-    size_t n = strlen(word);
-    for (const char *p = list; *p;) {
-        size_t m = strcspn(p, " ");
-        if (m == n && strncmp(p, word, n) == 0)
-            return true;
-        p += m;
-        p += *p == ' ';
-    }
-    return false;
-}
-
-/*
- * argv[from..argc) as the switches the verb takes (allowed: "v ve s"). /s is a flag of query and
- * takes a separator in add. ST_OK or a usage error in o.
- */
+/* argv[2..argc) (after the verb and KEY) as the switches the verb allows ("v ve s"). */
 static int switches_parse(out *o, const char *verb, const char *const *argv, size_t argc,
-                          size_t from, const char *allowed, switches *sw)
+                          const char *allowed, hcs_reg_cli_switches *sw)
 {
-    static const char *const known[] = {"v", "ve", "va", "s", "t", "d", "f", "y"};
-    bool is_add = strcmp(verb, "add") == 0;
-    memset(sw, 0, sizeof(*sw));
-    for (size_t i = from; i < argc; i++) {
-        const char *a = argv[i], *name = NULL;
-        for (size_t j = 0; j < HCS_ARRAY_SIZE(known) && name == NULL; j++)
-            if (is_switch(a, known[j]))
-                name = known[j];
-        if (name == NULL || !listed(allowed, name))
-            return usage(o, "%s: unexpected argument \"%s\"", verb, a);
-        const char **slot = NULL;
-        bool *flag = NULL;
-        if (strcmp(name, "v") == 0)
-            slot = &sw->v;
-        else if (strcmp(name, "t") == 0)
-            slot = &sw->t;
-        else if (strcmp(name, "d") == 0)
-            slot = &sw->d;
-        else if (strcmp(name, "s") == 0 && is_add)
-            slot = &sw->sep;
-        else if (strcmp(name, "ve") == 0)
-            flag = &sw->ve;
-        else if (strcmp(name, "va") == 0)
-            flag = &sw->va;
-        else if (strcmp(name, "s") == 0)
-            flag = &sw->s;
-        else if (strcmp(name, "f") == 0)
-            flag = &sw->f;
-        else
-            flag = &sw->y;
-        if ((slot != NULL && *slot != NULL) || (flag != NULL && *flag))
-            return usage(o, "%s: %s is given twice", verb, a);
-        if (flag != NULL) {
-            *flag = true;
-            continue;
-        }
-        if (i + 1 >= argc)
-            return usage(o, "%s: %s needs a value", verb, a);
-        *slot = argv[++i];
-    }
-    if ((sw->v != NULL) + sw->ve + sw->va > 1)
-        return usage(o, "%s: /v, /ve and /va exclude each other", verb);
-    return ST_OK;
+    char *msg = NULL;
+    int kind = hcs_reg_cli_switches_parse(verb, argv + 2, argc - 2, allowed, NULL, sw, &msg);
+    return cli_status(o, kind, msg);
 }
 
 /* --- query --------------------------------------------------------------------------------- */
-
-static const char *type_name(uint32_t t)
-{
-    switch (t) {
-    case HCS_REG_NONE:
-        return "REG_NONE";
-    case HCS_REG_SZ:
-        return "REG_SZ";
-    case HCS_REG_EXPAND_SZ:
-        return "REG_EXPAND_SZ";
-    case HCS_REG_BINARY:
-        return "REG_BINARY";
-    case HCS_REG_DWORD:
-        return "REG_DWORD";
-    case 5:
-        return "REG_DWORD_BIG_ENDIAN";
-    case 6:
-        return "REG_LINK";
-    case HCS_REG_MULTI_SZ:
-        return "REG_MULTI_SZ";
-    case 8:
-        return "REG_RESOURCE_LIST";
-    case 9:
-        return "REG_FULL_RESOURCE_DESCRIPTOR";
-    case 10:
-        return "REG_RESOURCE_REQUIREMENTS_LIST";
-    case HCS_REG_QWORD:
-        return "REG_QWORD";
-    default:
-        return NULL;
-    }
-}
 
 static void put_hex(out *o, const uint8_t *d, size_t n)
 {
@@ -342,7 +195,7 @@ static void put_value(out *o, const hcs_reg_value *v)
     puts_(o, "    ");
     puts_(o, v->name[0] ? v->name : "(Default)");
     puts_(o, "    ");
-    const char *tn = type_name(v->type);
+    const char *tn = hcs_reg_cli_type_name(v->type);
     if (tn)
         puts_(o, tn);
     else
@@ -433,20 +286,20 @@ static int cmd_query(out *o, hcs_reg_system *s, const char *const *argv, size_t 
 {
     if (argc < 2)
         return usage(o, "query: no KEY");
-    switches sw;
-    int st = switches_parse(o, "query", argv, argc, 2, "v ve s", &sw);
+    hcs_reg_cli_switches sw;
+    int st = switches_parse(o, "query", argv, argc, "v ve s", &sw);
     if (st != ST_OK)
         return st;
-    regkey k __attribute__((cleanup(regkey_free))) = {0};
+    hcs_reg_cli_key k __attribute__((cleanup(hcs_reg_cli_key_free))) = {0};
     if ((st = key_parse(o, argv[1], &k)) != ST_OK)
         return st;
     const hcs_reg_view *view = hcs_reg_system_view(s);
-    if (!hcs_reg_view_key_exists(view, k.h, k.key))
+    if (!hcs_reg_view_key_exists(view, k.hive, k.key))
         return fail(o, NOT_FOUND ": %s", k.full);
     const char *name = sw.ve ? "" : sw.v;
     puts_(o, "\n");
     if (sw.s) {
-        query q = {.o = o, .view = view, .h = k.h, .name = name};
+        query q = {.o = o, .view = view, .h = k.hive, .name = name};
         if (query_tree(&q, k.key, k.full) < 0) {
             o->oom = true;
             return ST_FAIL;
@@ -460,7 +313,7 @@ static int cmd_query(out *o, hcs_reg_system *s, const char *const *argv, size_t 
     printf_(o, "%s\n", k.full);
     if (name != NULL) {
         hcs_reg_value v;
-        int r = hcs_reg_view_get(view, k.h, k.key, name, &v);
+        int r = hcs_reg_view_get(view, k.hive, k.key, name, &v);
         if (r < 0) {
             o->oom = true;
             return ST_FAIL;
@@ -472,10 +325,10 @@ static int cmd_query(out *o, hcs_reg_system *s, const char *const *argv, size_t 
         return ST_OK;
     }
     hcs_reg_names l = {0};
-    int rc = hcs_reg_view_values(view, k.h, k.key, value_put, o);
+    int rc = hcs_reg_view_values(view, k.hive, k.key, value_put, o);
     if (rc == 0) {
         puts_(o, "\n");
-        rc = hcs_reg_view_subkeys(view, k.h, k.key, hcs_reg_names_add, &l);
+        rc = hcs_reg_view_subkeys(view, k.hive, k.key, hcs_reg_names_add, &l);
     }
     for (size_t i = 0; i < l.n && rc == 0; i++)
         printf_(o, "%s\\%s\n", k.full, l.names[i]);
@@ -486,126 +339,6 @@ static int cmd_query(out *o, hcs_reg_system *s, const char *const *argv, size_t 
 }
 
 /* --- add ----------------------------------------------------------------------------------- */
-
-static int type_parse(const char *t, uint32_t *type)
-{
-    static const struct {
-        const char *name;
-        uint32_t type;
-    } types[] = {
-        {"REG_SZ", HCS_REG_SZ},
-        {"REG_EXPAND_SZ", HCS_REG_EXPAND_SZ},
-        {"REG_MULTI_SZ", HCS_REG_MULTI_SZ},
-        {"REG_DWORD", HCS_REG_DWORD},
-        {"REG_QWORD", HCS_REG_QWORD},
-        {"REG_BINARY", HCS_REG_BINARY},
-        {"REG_NONE", HCS_REG_NONE},
-    };
-    for (size_t i = 0; i < HCS_ARRAY_SIZE(types); i++) {
-        if (strcasecmp(t, types[i].name) == 0) {
-            *type = types[i].type;
-            return 0;
-        }
-    }
-    return -1;
-}
-
-static int hexval(char c)
-{
-    if (c >= '0' && c <= '9')
-        return c - '0';
-    if (c >= 'a' && c <= 'f')
-        return c - 'a' + 10;
-    if (c >= 'A' && c <= 'F')
-        return c - 'A' + 10;
-    return -1;
-}
-
-/* The /d text of a value of type t as its data (*data malloc'ed). ST_OK or the error in o. */
-static int data_parse(out *o, uint32_t t, const char *text, const char *sep, const char *what,
-                      uint8_t **data, size_t *len)
-{
-    size_t n = strlen(text);
-    *data = NULL;
-    *len = 0;
-    if (t == HCS_REG_DWORD || t == HCS_REG_QWORD) {
-        uint64_t max = t == HCS_REG_DWORD ? UINT32_MAX : UINT64_MAX;
-        bool hex = n > 2 && text[0] == '0' && (text[1] == 'x' || text[1] == 'X');
-        const char *digits = hex ? text + 2 : text;
-        uint64_t x = 0;
-        bool ok = n == 0 || digits[0] != '\0';
-        for (const char *p = digits; *p && ok; p++) {
-            int dv = hex ? hexval(*p) : (*p >= '0' && *p <= '9' ? *p - '0' : -1);
-            unsigned base = hex ? 16 : 10;
-            if (dv < 0 || x > (max - (uint64_t)dv) / base)
-                ok = false;
-            else
-                x = x * base + (uint64_t)dv;
-        }
-        if (!ok)
-            return fail(o,
-                        "invalid %s data \"%s\" for %s: a %s number, decimal or 0x hexadecimal, "
-                        "is expected",
-                        type_name(t), text, what, t == HCS_REG_DWORD ? "32-bit" : "64-bit");
-        size_t sz = t == HCS_REG_DWORD ? 4 : 8;
-        *data = malloc(sz);
-        if (*data == NULL) {
-            o->oom = true;
-            return ST_FAIL;
-        }
-        for (size_t i = 0; i < sz; i++)
-            (*data)[i] = (uint8_t)(x >> (8 * i));
-        *len = sz;
-        return ST_OK;
-    }
-    if (t == HCS_REG_BINARY || t == HCS_REG_NONE) {
-        if (n % 2 != 0)
-            return fail(o, "invalid %s data for %s: %zu hex digits, an even number is expected",
-                        type_name(t), what, n);
-        *data = malloc(n / 2 + 1);
-        if (*data == NULL) {
-            o->oom = true;
-            return ST_FAIL;
-        }
-        for (size_t i = 0; i < n; i += 2) {
-            int hi = hexval(text[i]), lo = hexval(text[i + 1]);
-            if (hi < 0 || lo < 0)
-                return fail(o, "invalid %s data for %s: \"%.2s\" at offset %zu is not hexadecimal",
-                            type_name(t), what, text + i, i);
-            (*data)[i / 2] = (uint8_t)(hi << 4 | lo);
-        }
-        *len = n / 2;
-        return ST_OK;
-    }
-    *data = malloc(n + 2);
-    if (*data == NULL) {
-        o->oom = true;
-        return ST_FAIL;
-    }
-    if (t != HCS_REG_MULTI_SZ) {
-        memcpy(*data, text, n);
-        *len = n;
-        return ST_OK;
-    }
-    /* MULTI_SZ: strings separated by sep ("\0", the two characters, by default), each stored
-     * with its NUL; a separator at the very end ends the list rather than adding "". */
-    if (sep != NULL && strlen(sep) != 1)
-        return fail(o, "invalid separator \"%s\" for %s: one character is expected", sep, what);
-    const char *sp = sep ? sep : "\\0";
-    size_t sl = strlen(sp), w = 0;
-    for (size_t i = 0; i < n;) {
-        if (strncmp(text + i, sp, sl) == 0) {
-            (*data)[w++] = '\0';
-            i += sl;
-        } else {
-            (*data)[w++] = (uint8_t)text[i++];
-        }
-    }
-    if (n > 0 && (w == 0 || (*data)[w - 1] != '\0'))
-        (*data)[w++] = '\0';
-    *len = w;
-    return ST_OK;
-}
 
 static int apply(out *o, hcs_reg_system *s, const hcs_reg_change *c, size_t n)
 {
@@ -620,37 +353,35 @@ static int cmd_add(out *o, hcs_reg_system *s, const char *const *argv, size_t ar
 {
     if (argc < 2)
         return usage(o, "add: no KEY");
-    switches sw;
-    int st = switches_parse(o, "add", argv, argc, 2, "v ve t s d f", &sw);
+    hcs_reg_cli_switches sw;
+    int st = switches_parse(o, "add", argv, argc, "v ve t s d f", &sw);
     if (st != ST_OK)
         return st;
-    regkey k __attribute__((cleanup(regkey_free))) = {0};
+    hcs_reg_cli_key k __attribute__((cleanup(hcs_reg_cli_key_free))) = {0};
     if ((st = key_parse(o, argv[1], &k)) != ST_OK)
         return st;
     /* Without /v, /t or /d set the default value (as reg.exe); with none, the key is made. */
     if (sw.v == NULL && !sw.ve && sw.t == NULL && sw.d == NULL) {
         if (k.key[0] == '\0')
             return apply(o, s, NULL, 0); /* a hive's root always exists */
-        hcs_reg_change c = {.op = HCS_REG_CREATE_KEY, .hive = k.h, .key = k.key};
+        hcs_reg_change c = {.op = HCS_REG_CREATE_KEY, .hive = k.hive, .key = k.key};
         return apply(o, s, &c, 1);
     }
-    uint32_t type = HCS_REG_SZ;
-    if (sw.t != NULL && type_parse(sw.t, &type) < 0)
-        return fail(o, "invalid type \"%s\" for /t: one of " TYPES " is expected", sw.t);
-    if (sw.sep != NULL && type != HCS_REG_MULTI_SZ)
-        return usage(o, "add: /s SEPARATOR is for REG_MULTI_SZ only");
     const char *name = sw.v ? sw.v : "";
     AUTOFREE char *what = hcs_asprintf("%s in %s", name[0] ? name : "(Default)", k.full);
     if (what == NULL) {
         o->oom = true;
         return ST_FAIL;
     }
+    uint32_t type = HCS_REG_SZ;
     AUTOFREE uint8_t *data = NULL;
     size_t len = 0;
-    if ((st = data_parse(o, type, sw.d ? sw.d : "", sw.sep, what, &data, &len)) != ST_OK)
+    char *msg = NULL;
+    int kind = hcs_reg_cli_value_parse(&sw, what, &type, &data, &len, &msg);
+    if ((st = cli_status(o, kind, msg)) != ST_OK)
         return st;
     hcs_reg_change c = {.op = HCS_REG_SET_VALUE,
-                        .hive = k.h,
+                        .hive = k.hive,
                         .key = k.key,
                         .name = name,
                         .type = type,
@@ -671,38 +402,38 @@ static int cmd_delete(out *o, hcs_reg_system *s, const char *const *argv, size_t
 {
     if (argc < 2)
         return usage(o, "delete: no KEY");
-    switches sw;
-    int st = switches_parse(o, "delete", argv, argc, 2, "v ve va f", &sw);
+    hcs_reg_cli_switches sw;
+    int st = switches_parse(o, "delete", argv, argc, "v ve va f", &sw);
     if (st != ST_OK)
         return st;
-    regkey k __attribute__((cleanup(regkey_free))) = {0};
+    hcs_reg_cli_key k __attribute__((cleanup(hcs_reg_cli_key_free))) = {0};
     if ((st = key_parse(o, argv[1], &k)) != ST_OK)
         return st;
     const hcs_reg_view *view = hcs_reg_system_view(s);
-    if (!hcs_reg_view_key_exists(view, k.h, k.key))
+    if (!hcs_reg_view_key_exists(view, k.hive, k.key))
         return fail(o, NOT_FOUND ": %s", k.full);
     if (sw.v == NULL && !sw.ve && !sw.va) {
         if (k.key[0] == '\0')
             return fail(o, "%s is the root of a hive: it cannot be deleted", k.full);
-        hcs_reg_change c = {.op = HCS_REG_DELETE_KEY, .hive = k.h, .key = k.key};
+        hcs_reg_change c = {.op = HCS_REG_DELETE_KEY, .hive = k.hive, .key = k.key};
         return apply(o, s, &c, 1);
     }
     if (!sw.va) {
         const char *name = sw.ve ? "" : sw.v;
         hcs_reg_value v;
-        int r = hcs_reg_view_get(view, k.h, k.key, name, &v);
+        int r = hcs_reg_view_get(view, k.hive, k.key, name, &v);
         if (r < 0) {
             o->oom = true;
             return ST_FAIL;
         }
         if (r == 0)
             return fail(o, NOT_FOUND ": %s in %s", name[0] ? name : "(Default)", k.full);
-        hcs_reg_change c = {.op = HCS_REG_DELETE_VALUE, .hive = k.h, .key = k.key, .name = name};
+        hcs_reg_change c = {.op = HCS_REG_DELETE_VALUE, .hive = k.hive, .key = k.key, .name = name};
         return apply(o, s, &c, 1);
     }
     hcs_reg_names l = {0};
     hcs_reg_change *c = NULL;
-    if (hcs_reg_view_values(view, k.h, k.key, collect_value_name, &l) != 0 ||
+    if (hcs_reg_view_values(view, k.hive, k.key, collect_value_name, &l) != 0 ||
         (l.n > 0 && (c = calloc(l.n, sizeof(*c))) == NULL)) {
         hcs_reg_names_free(&l);
         o->oom = true;
@@ -710,7 +441,7 @@ static int cmd_delete(out *o, hcs_reg_system *s, const char *const *argv, size_t
     }
     for (size_t i = 0; i < l.n; i++)
         c[i] = (hcs_reg_change){
-            .op = HCS_REG_DELETE_VALUE, .hive = k.h, .key = k.key, .name = l.names[i]};
+            .op = HCS_REG_DELETE_VALUE, .hive = k.hive, .key = k.key, .name = l.names[i]};
     st = apply(o, s, c, l.n);
     free(c);
     hcs_reg_names_free(&l);
@@ -723,19 +454,19 @@ static int cmd_export(out *o, hcs_reg_system *s, const char *const *argv, size_t
 {
     if (argc < 2)
         return usage(o, "export: no KEY");
-    switches sw;
-    int st = switches_parse(o, "export", argv, argc, 2, "y", &sw);
+    hcs_reg_cli_switches sw;
+    int st = switches_parse(o, "export", argv, argc, "y", &sw);
     if (st != ST_OK)
         return st;
-    regkey k __attribute__((cleanup(regkey_free))) = {0};
+    hcs_reg_cli_key k __attribute__((cleanup(hcs_reg_cli_key_free))) = {0};
     if ((st = key_parse(o, argv[1], &k)) != ST_OK)
         return st;
-    if (!hcs_reg_view_key_exists(hcs_reg_system_view(s), k.h, k.key))
+    if (!hcs_reg_view_key_exists(hcs_reg_system_view(s), k.hive, k.key))
         return fail(o, NOT_FOUND ": %s", k.full);
     AUTOERR hcs_error *err = NULL;
     AUTOFREE char *text = NULL;
     size_t len = 0;
-    if (hcs_reg_export(hcs_reg_system_view(s), k.h, k.key, &text, &len, &err) < 0)
+    if (hcs_reg_export(hcs_reg_system_view(s), k.hive, k.key, &text, &len, &err) < 0)
         return fail_err(o, err);
     put(o, text, len);
     return ST_OK;

@@ -85,6 +85,10 @@ struct option;
 int hd_getopt(const hcsdiag_command *cmd, int argc, char **argv, const char *shortopts,
               const struct option *longopts, int *rc);
 
+/* The options of a command whose only one is --json (sets *json). -1 to go on; otherwise the
+ * exit status to return (--help shown, or a usage error). */
+int hd_getopt_json(const hcsdiag_command *cmd, int argc, char **argv, bool *json);
+
 /* path made absolute against the current folder (not resolved: it may not exist). Caller frees. */
 char *hd_abspath(const char *path);
 

@@ -133,16 +133,10 @@ static void print_summary(const cJSON *props)
 
 int hcsdiag_props(const hcsdiag_command *cmd, int argc, char **argv)
 {
-    static const struct option longopts[] = {
-        {"json", no_argument, NULL, 'j'}, {"help", no_argument, NULL, 'h'}, {0}};
     bool json = false;
-    int c, rc = 0;
-    while ((c = hd_getopt(cmd, argc, argv, "", longopts, &rc)) != -1) {
-        if (c == -2)
-            return rc;
-        if (c == 'j')
-            json = true;
-    }
+    int rc = hd_getopt_json(cmd, argc, argv, &json);
+    if (rc >= 0)
+        return rc;
     if (argc - optind < 1)
         return hd_usage(cmd, "ID is missing");
     const char *id = argv[optind];

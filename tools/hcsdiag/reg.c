@@ -9,7 +9,8 @@
  *     extension DeleteValues for /v, /ve and /va).
  * A KEY is HKLM\SYSTEM, HKLM\SOFTWARE, HKLM\SECURITY, HKLM\SAM or HKU\.DEFAULT (also spelled
  * HKEY_LOCAL_MACHINE\..., HKEY_USERS\...) or a schema hive name (System, Software, Security,
- * Sam, DefaultUser), then the subkeys.
+ * Sam, DefaultUser), then the subkeys. KEY, the switches and the data of an add are parsed by
+ * lib/registry/cli.c, as the container's own hcsreg's are.
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -19,126 +20,42 @@
 #include "common/cleanup.h"
 #include "common/util.h"
 #include "hcsdiag.h"
+#include "registry/registry.h"
 
 #define DONE "The operation completed successfully.\n"
+/* hcs_reg_cli_switches.extra: query --json. */
+#define SW_JSON 1u
 
-/* The hives in the schema's order, with reg.exe's spelling of their roots. */
-static const struct {
-    const char *hive, *parent, *child, *root;
-} hives[] = {
-    {"System", "HKLM", "SYSTEM", "HKEY_LOCAL_MACHINE\\SYSTEM"},
-    {"Software", "HKLM", "SOFTWARE", "HKEY_LOCAL_MACHINE\\SOFTWARE"},
-    {"Security", "HKLM", "SECURITY", "HKEY_LOCAL_MACHINE\\SECURITY"},
-    {"Sam", "HKLM", "SAM", "HKEY_LOCAL_MACHINE\\SAM"},
-    {"DefaultUser", "HKU", ".DEFAULT", "HKEY_USERS\\.DEFAULT"},
-};
-
-typedef struct {
-    const char *hive; /* the schema's name */
-    const char *root; /* reg.exe's spelling */
-    char *key;        /* below the root, "" for the root */
-} regkey;
-
-static bool word_eq(const char *s, size_t n, const char *w)
+/*
+ * A shared parser's usage error (HCS_REG_CLI_USAGE: "reg " and its message, exit 2) or invalid
+ * data (a failure naming the system); HCSDIAG_OK for HCS_REG_CLI_OK. Frees msg.
+ */
+static int cli_result(const hcsdiag_command *cmd, const char *id, int kind, char *msg)
 {
-    return strlen(w) == n && strncasecmp(s, w, n) == 0;
-}
-
-/* KEY -> hive and key path; -1 when no root matches. */
-static int key_parse(const char *arg, regkey *k)
-{
-    const char *s1 = strchr(arg, '\\');
-    size_t n1 = s1 ? (size_t)(s1 - arg) : strlen(arg);
-    const char *c2 = s1 ? s1 + 1 : arg + n1, *s2 = strchr(c2, '\\');
-    size_t n2 = s2 ? (size_t)(s2 - c2) : strlen(c2);
-    const char *rest = NULL;
-    for (size_t i = 0; i < HCS_ARRAY_SIZE(hives) && rest == NULL; i++) {
-        bool parent =
-            word_eq(arg, n1, hives[i].parent) ||
-            word_eq(arg, n1,
-                    strcmp(hives[i].parent, "HKLM") == 0 ? "HKEY_LOCAL_MACHINE" : "HKEY_USERS");
-        if (parent && s1 != NULL && word_eq(c2, n2, hives[i].child))
-            rest = s2 ? s2 + 1 : "";
-        else if (word_eq(arg, n1, hives[i].hive))
-            rest = s1 ? s1 + 1 : "";
-        if (rest != NULL) {
-            k->hive = hives[i].hive;
-            k->root = hives[i].root;
-        }
+    AUTOFREE char *m = msg;
+    switch (kind) {
+    case HCS_REG_CLI_OK:
+        return HCSDIAG_OK;
+    case HCS_REG_CLI_USAGE:
+        return hd_usage(cmd, "reg %s", m);
+    case HCS_REG_CLI_INVALID:
+        return hd_fail("reg add %s: %s", id, m);
+    default:
+        return hd_fail("out of memory");
     }
-    if (rest == NULL)
-        return -1;
-    size_t n = strlen(rest);
-    if (n > 0 && rest[n - 1] == '\\')
-        n--; /* reg.exe accepts one trailing separator */
-    k->key = strndup(rest, n);
-    return k->key != NULL ? 0 : -1;
 }
 
-/* --- switches ------------------------------------------------------------------------------- */
-
-typedef struct {
-    const char *v, *t, *d, *sep;
-    bool ve, va, s, f, json;
-} switches;
-
-static bool is_switch(const char *a, const char *name)
-{
-    return (a[0] == '/' || a[0] == '-') && strcasecmp(a + 1, name) == 0;
-}
-
-/* argv[from..argc) as the switches the verb allows ("v ve s" ...); a usage error otherwise. */
+/* argv[4..argc) (after ID, the verb and KEY) as the switches the verb allows ("v ve s"...);
+ * query also takes --json (SW_JSON). */
 static int switches_parse(const hcsdiag_command *cmd, const char *verb, int argc, char **argv,
-                          int from, const char *allowed, switches *sw)
+                          const char *allowed, hcs_reg_cli_switches *sw)
 {
-    static const char *const names[] = {"v", "ve", "va", "s", "t", "d", "f"};
-    bool add = strcmp(verb, "add") == 0;
-    for (int i = from; i < argc; i++) {
-        const char *a = argv[i], *name = NULL;
-        if (strcmp(a, "--json") == 0 && strcmp(verb, "query") == 0) {
-            sw->json = true;
-            continue;
-        }
-        for (size_t j = 0; j < HCS_ARRAY_SIZE(names) && name == NULL; j++)
-            if (is_switch(a, names[j]))
-                name = names[j];
-        char padded[8];
-        snprintf(padded, sizeof(padded), " %s ", name ? name : "?");
-        char list[32];
-        snprintf(list, sizeof(list), " %s ", allowed);
-        if (name == NULL || strstr(list, padded) == NULL)
-            return hd_usage(cmd, "reg %s: unexpected argument \"%s\"", verb, a);
-        const char **slot = NULL;
-        bool *flag = NULL;
-        if (strcmp(name, "v") == 0)
-            slot = &sw->v;
-        else if (strcmp(name, "t") == 0)
-            slot = &sw->t;
-        else if (strcmp(name, "d") == 0)
-            slot = &sw->d;
-        else if (strcmp(name, "s") == 0 && add)
-            slot = &sw->sep;
-        else if (strcmp(name, "s") == 0)
-            flag = &sw->s;
-        else if (strcmp(name, "ve") == 0)
-            flag = &sw->ve;
-        else if (strcmp(name, "va") == 0)
-            flag = &sw->va;
-        else
-            flag = &sw->f;
-        if ((slot != NULL && *slot != NULL) || (flag != NULL && *flag))
-            return hd_usage(cmd, "reg %s: %s is given twice", verb, a);
-        if (flag != NULL) {
-            *flag = true;
-            continue;
-        }
-        if (i + 1 >= argc)
-            return hd_usage(cmd, "reg %s: %s needs a value", verb, a);
-        *slot = argv[++i];
-    }
-    if ((sw->v != NULL) + sw->ve + sw->va > 1)
-        return hd_usage(cmd, "reg %s: /v, /ve and /va exclude each other", verb);
-    return HCSDIAG_OK;
+    static const char *const json[] = {"--json", NULL};
+    char *msg = NULL;
+    int kind =
+        hcs_reg_cli_switches_parse(verb, (const char *const *)argv + 4, (size_t)(argc - 4), allowed,
+                                   strcmp(verb, "query") == 0 ? json : NULL, sw, &msg);
+    return cli_result(cmd, NULL, kind, msg);
 }
 
 /* --- base64 (BinaryValue) ------------------------------------------------------------------- */
@@ -200,24 +117,6 @@ static const struct {
     {"QWord", "REG_QWORD"},
 };
 
-/* reg.exe's name of a REG_* number, or NULL. */
-static const char *reg_type_name(uint64_t t)
-{
-    static const char *const n[] = {"REG_NONE",
-                                    "REG_SZ",
-                                    "REG_EXPAND_SZ",
-                                    "REG_BINARY",
-                                    "REG_DWORD",
-                                    "REG_DWORD_BIG_ENDIAN",
-                                    "REG_LINK",
-                                    "REG_MULTI_SZ",
-                                    "REG_RESOURCE_LIST",
-                                    "REG_FULL_RESOURCE_DESCRIPTOR",
-                                    "REG_RESOURCE_REQUIREMENTS_LIST",
-                                    "REG_QWORD"};
-    return t < HCS_ARRAY_SIZE(n) ? n[t] : NULL;
-}
-
 static const char *str(const cJSON *obj, const char *name)
 {
     return cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(obj, name));
@@ -236,7 +135,7 @@ static void print_value(const cJSON *v)
     uint64_t custom = 0;
     if (reg == NULL) {
         hcs_json_u64(cJSON_GetObjectItemCaseSensitive(v, "CustomType"), &custom);
-        reg = reg_type_name(custom);
+        reg = custom <= UINT32_MAX ? hcs_reg_cli_type_name((uint32_t)custom) : NULL;
     }
     if (reg != NULL)
         printf("%s    ", reg);
@@ -383,44 +282,45 @@ static int query_tree(target *t, const char *hive, const char *key, const char *
     return HCSDIAG_OK;
 }
 
-static int cmd_query(const hcsdiag_command *cmd, target *t, const regkey *k, const char *full,
-                     int argc, char **argv)
+static int cmd_query(const hcsdiag_command *cmd, target *t, const hcs_reg_cli_key *k, int argc,
+                     char **argv)
 {
-    switches sw = {0};
-    int rc = switches_parse(cmd, "query", argc, argv, 4, "v ve s", &sw);
+    hcs_reg_cli_switches sw;
+    int rc = switches_parse(cmd, "query", argc, argv, "v ve s", &sw);
     if (rc != HCSDIAG_OK)
         return rc;
+    bool as_json = (sw.extra & SW_JSON) != 0;
     const char *name = sw.ve ? "" : sw.v;
     const char *shown = name != NULL && name[0] != '\0' ? name : "(Default)";
     if ((rc = target_open(t)) != HCSDIAG_OK)
         return rc;
     if (sw.s) {
-        AUTOJSON cJSON *json = sw.json ? cJSON_CreateArray() : NULL;
+        AUTOJSON cJSON *json = as_json ? cJSON_CreateArray() : NULL;
         size_t matches = 0;
-        if (!sw.json)
+        if (!as_json)
             printf("\n");
-        rc = query_tree(t, k->hive, k->key, full, name, json, &matches);
+        rc = query_tree(t, hcs_reg_hive_name(k->hive), k->key, k->full, name, json, &matches);
         if (rc != HCSDIAG_OK)
             return rc;
         if (name != NULL && matches == 0)
-            return hd_fail("reg query %s: no value %s in %s or below it", t->id, shown, full);
-        if (sw.json)
+            return hd_fail("reg query %s: no value %s in %s or below it", t->id, shown, k->full);
+        if (as_json)
             hd_print_json(json);
         else if (name != NULL)
             printf("End of search: %zu match(es) found.\n", matches);
         return HCSDIAG_OK;
     }
-    AUTOJSON cJSON *reg = query_key(t, "reg query", k->hive, k->key);
+    AUTOJSON cJSON *reg = query_key(t, "reg query", hcs_reg_hive_name(k->hive), k->key);
     if (reg == NULL)
         return HCSDIAG_FAIL;
     if (!filter_values(reg, name))
-        return hd_fail("reg query %s: no value %s in %s", t->id, shown, full);
-    if (sw.json) {
+        return hd_fail("reg query %s: no value %s in %s", t->id, shown, k->full);
+    if (as_json) {
         hd_print_json(reg);
         return HCSDIAG_OK;
     }
     printf("\n");
-    print_key(full, reg, name == NULL);
+    print_key(k->full, reg, name == NULL);
     return HCSDIAG_OK;
 }
 
@@ -452,149 +352,87 @@ static int modify(target *t, const char *what, cJSON *settings)
     return HCSDIAG_OK;
 }
 
-static cJSON *key_json(const regkey *k)
+static cJSON *key_json(const hcs_reg_cli_key *k)
 {
     cJSON *o = cJSON_CreateObject();
-    cJSON_AddStringToObject(o, "Hive", k->hive);
+    cJSON_AddStringToObject(o, "Hive", hcs_reg_hive_name(k->hive));
     cJSON_AddStringToObject(o, "Name", k->key);
     return o;
 }
 
-static int hexval(char c)
+static uint64_t le(const uint8_t *d, size_t n)
 {
-    if (c >= '0' && c <= '9')
-        return c - '0';
-    if (c >= 'a' && c <= 'f')
-        return c - 'a' + 10;
-    if (c >= 'A' && c <= 'F')
-        return c - 'A' + 10;
-    return -1;
-}
-
-/* /d for REG_DWORD or REG_QWORD: decimal or 0x hexadecimal, within max. */
-static int number(const char *text, uint64_t max, uint64_t *out)
-{
-    bool hex = text[0] == '0' && (text[1] == 'x' || text[1] == 'X');
-    const char *p = hex ? text + 2 : text;
-    unsigned base = hex ? 16 : 10;
     uint64_t x = 0;
-    if (*p == '\0')
-        return -1;
-    for (; *p != '\0'; p++) {
-        int d = hex ? hexval(*p) : (*p >= '0' && *p <= '9' ? *p - '0' : -1);
-        if (d < 0 || x > (max - (uint64_t)d) / base)
-            return -1;
-        x = x * base + (uint64_t)d;
-    }
-    *out = x;
-    return 0;
+    for (size_t i = n; i > 0; i--)
+        x = x << 8 | d[i - 1];
+    return x;
 }
 
 /* The RegistryValue of an add: usage or data errors are printed. */
-static int build_value(const hcsdiag_command *cmd, const char *id, const regkey *k,
-                       const char *full, const switches *sw, cJSON *v)
+static int build_value(const hcsdiag_command *cmd, const char *id, const hcs_reg_cli_key *k,
+                       const hcs_reg_cli_switches *sw, cJSON *v)
 {
-    const char *type = sw->t != NULL ? sw->t : "REG_SZ";
-    const char *data = sw->d != NULL ? sw->d : "";
     const char *name = sw->v != NULL ? sw->v : "";
-    const char *shown = name[0] != '\0' ? name : "(Default)";
+    uint32_t type = HCS_REG_SZ;
+    AUTOFREE uint8_t *data = NULL;
+    size_t len = 0;
+    char *msg = NULL;
+    int kind =
+        hcs_reg_cli_value_parse(sw, name[0] != '\0' ? name : "(Default)", &type, &data, &len, &msg);
+    int rc = cli_result(cmd, id, kind, msg);
+    if (rc != HCSDIAG_OK)
+        return rc;
     cJSON_AddItemToObject(v, "Key", key_json(k));
     cJSON_AddStringToObject(v, "Name", name);
-    if (sw->sep != NULL && strcasecmp(type, "REG_MULTI_SZ") != 0)
-        return hd_usage(cmd, "reg add: /s SEPARATOR goes with /t REG_MULTI_SZ only");
-    if (strcasecmp(type, "REG_SZ") == 0 || strcasecmp(type, "REG_EXPAND_SZ") == 0) {
-        cJSON_AddStringToObject(v, "Type",
-                                strcasecmp(type, "REG_SZ") == 0 ? "String" : "ExpandedString");
-        cJSON_AddStringToObject(v, "StringValue", data);
-    } else if (strcasecmp(type, "REG_MULTI_SZ") == 0) {
-        if (sw->sep != NULL && strlen(sw->sep) != 1)
-            return hd_usage(cmd, "reg add: /s %s: the separator is one character", sw->sep);
-        if (strchr(data, '\n') != NULL)
+    if (type == HCS_REG_SZ || type == HCS_REG_EXPAND_SZ) {
+        cJSON_AddStringToObject(v, "Type", type == HCS_REG_SZ ? "String" : "ExpandedString");
+        cJSON_AddStringToObject(v, "StringValue", (const char *)data);
+    } else if (type == HCS_REG_MULTI_SZ) {
+        /* "a\0b\0" -> "a\nb": RegistryChanges separates the strings with newlines. */
+        if (memchr(data, '\n', len) != NULL)
             return hd_fail("reg add %s: the strings of a REG_MULTI_SZ cannot hold a newline "
                            "(RegistryChanges separates them with newlines)",
                            id);
-        /* The strings separated by sep ("\0", the two characters, by default) -> by '\n'; a
-         * separator at the very end ends the list rather than adding an empty string. */
-        const char *sep = sw->sep != NULL ? sw->sep : "\\0";
-        size_t sl = strlen(sep), n = strlen(data), w = 0;
-        AUTOFREE char *s = malloc(n + 1);
-        if (s == NULL)
-            return hd_fail("out of memory");
-        for (size_t i = 0; i < n;) {
-            if (strncmp(data + i, sep, sl) == 0) {
-                s[w++] = '\n';
-                i += sl;
-            } else {
-                s[w++] = data[i++];
-            }
-        }
-        if (w > 0 && s[w - 1] == '\n')
-            w--;
-        s[w] = '\0';
+        if (len > 0)
+            len--; /* the last string's NUL ends the list */
+        for (size_t i = 0; i < len; i++)
+            if (data[i] == '\0')
+                data[i] = '\n';
+        data[len] = '\0';
         cJSON_AddStringToObject(v, "Type", "MultiString");
-        cJSON_AddStringToObject(v, "StringValue", s);
-    } else if (strcasecmp(type, "REG_DWORD") == 0 || strcasecmp(type, "REG_QWORD") == 0) {
-        bool dword = strcasecmp(type, "REG_DWORD") == 0;
-        uint64_t x = 0;
-        if (number(data, dword ? UINT32_MAX : UINT64_MAX, &x) < 0)
-            return hd_fail("reg add %s: invalid %s data \"%s\" for %s: a %s number, decimal or "
-                           "0x hexadecimal, is expected",
-                           id, dword ? "REG_DWORD" : "REG_QWORD", data, shown,
-                           dword ? "32-bit" : "64-bit");
+        cJSON_AddStringToObject(v, "StringValue", (const char *)data);
+    } else if (type == HCS_REG_DWORD || type == HCS_REG_QWORD) {
+        bool dword = type == HCS_REG_DWORD;
         cJSON_AddStringToObject(v, "Type", dword ? "DWord" : "QWord");
-        hcs_json_add_u64(v, dword ? "DWordValue" : "QWordValue", x);
-    } else if (strcasecmp(type, "REG_BINARY") == 0 || strcasecmp(type, "REG_NONE") == 0) {
-        size_t n = strlen(data);
-        if (n % 2 != 0)
-            return hd_fail("reg add %s: invalid %s data for %s: %zu hex digits, an even number "
-                           "is expected",
-                           id, type, shown, n);
-        AUTOFREE unsigned char *bytes = malloc(n / 2 + 1);
-        if (bytes == NULL)
-            return hd_fail("out of memory");
-        for (size_t i = 0; i < n; i += 2) {
-            int hi = hexval(data[i]), lo = hexval(data[i + 1]);
-            if (hi < 0 || lo < 0)
-                return hd_fail("reg add %s: invalid %s data for %s: \"%.2s\" at offset %zu is "
-                               "not hexadecimal",
-                               id, type, shown, data + i, i);
-            bytes[i / 2] = (unsigned char)(hi << 4 | lo);
-        }
-        bool none = strcasecmp(type, "REG_NONE") == 0;
-        if (none && n == 0) {
-            cJSON_AddStringToObject(v, "Type", "None");
-        } else {
-            AUTOFREE char *text = base64_encode(bytes, n / 2);
-            if (text == NULL)
-                return hd_fail("out of memory");
-            /* RegistryChanges' None carries no data: REG_NONE with data is custom type 0. */
-            cJSON_AddStringToObject(v, "Type", none ? "CustomType" : "Binary");
-            if (none)
-                cJSON_AddNumberToObject(v, "CustomType", 0);
-            cJSON_AddStringToObject(v, "BinaryValue", text);
-        }
+        hcs_json_add_u64(v, dword ? "DWordValue" : "QWordValue", le(data, len));
+    } else if (type == HCS_REG_NONE && len == 0) {
+        cJSON_AddStringToObject(v, "Type", "None");
     } else {
-        return hd_usage(cmd,
-                        "reg add: unknown type \"%s\" (REG_SZ, REG_EXPAND_SZ, REG_MULTI_SZ, "
-                        "REG_DWORD, REG_QWORD, REG_BINARY or REG_NONE)",
-                        type);
+        AUTOFREE char *text = base64_encode(data, len);
+        if (text == NULL)
+            return hd_fail("out of memory");
+        /* RegistryChanges' None carries no data: REG_NONE with data is custom type 0. */
+        bool none = type == HCS_REG_NONE;
+        cJSON_AddStringToObject(v, "Type", none ? "CustomType" : "Binary");
+        if (none)
+            cJSON_AddNumberToObject(v, "CustomType", 0);
+        cJSON_AddStringToObject(v, "BinaryValue", text);
     }
-    (void)full;
     return HCSDIAG_OK;
 }
 
-static int cmd_add(const hcsdiag_command *cmd, target *t, const regkey *k, const char *full,
-                   int argc, char **argv)
+static int cmd_add(const hcsdiag_command *cmd, target *t, const hcs_reg_cli_key *k, int argc,
+                   char **argv)
 {
-    switches sw = {0};
-    int rc = switches_parse(cmd, "add", argc, argv, 4, "v ve t s d f", &sw);
+    hcs_reg_cli_switches sw;
+    int rc = switches_parse(cmd, "add", argc, argv, "v ve t s d f", &sw);
     if (rc != HCSDIAG_OK)
         return rc;
     if (sw.v == NULL && !sw.ve && sw.t == NULL && sw.d == NULL)
         return hd_usage(cmd, "reg add: give /v NAME or /ve (RegistryChanges sets values: a key "
                              "is created with its first value)");
     AUTOJSON cJSON *value = cJSON_CreateObject();
-    if ((rc = build_value(cmd, t->id, k, full, &sw, value)) != HCSDIAG_OK)
+    if ((rc = build_value(cmd, t->id, k, &sw, value)) != HCSDIAG_OK)
         return rc;
     if ((rc = target_open(t)) != HCSDIAG_OK)
         return rc;
@@ -604,17 +442,17 @@ static int cmd_add(const hcsdiag_command *cmd, target *t, const regkey *k, const
     return modify(t, "reg add", settings);
 }
 
-static int cmd_delete(const hcsdiag_command *cmd, target *t, const regkey *k, const char *full,
-                      int argc, char **argv)
+static int cmd_delete(const hcsdiag_command *cmd, target *t, const hcs_reg_cli_key *k, int argc,
+                      char **argv)
 {
-    switches sw = {0};
-    int rc = switches_parse(cmd, "delete", argc, argv, 4, "v ve va f", &sw);
+    hcs_reg_cli_switches sw;
+    int rc = switches_parse(cmd, "delete", argc, argv, "v ve va f", &sw);
     if (rc != HCSDIAG_OK)
         return rc;
     bool whole_key = sw.v == NULL && !sw.ve && !sw.va;
     if (whole_key && k->key[0] == '\0')
         return hd_fail("reg delete %s: %s is the root of a hive, which cannot be deleted", t->id,
-                       full);
+                       k->full);
     if ((rc = target_open(t)) != HCSDIAG_OK)
         return rc;
     cJSON *settings = cJSON_CreateObject();
@@ -624,7 +462,7 @@ static int cmd_delete(const hcsdiag_command *cmd, target *t, const regkey *k, co
         return modify(t, "reg delete", settings);
     }
     /* Values: the one named, or with /va every value the key has now. */
-    AUTOJSON cJSON *reg = query_key(t, "reg delete", k->hive, k->key);
+    AUTOJSON cJSON *reg = query_key(t, "reg delete", hcs_reg_hive_name(k->hive), k->key);
     if (reg == NULL) {
         cJSON_Delete(settings);
         return HCSDIAG_FAIL;
@@ -644,7 +482,7 @@ static int cmd_delete(const hcsdiag_command *cmd, target *t, const regkey *k, co
     if (!sw.va && cJSON_GetArraySize(dels) == 0) {
         cJSON_Delete(settings);
         return hd_fail("reg delete %s: no value %s in %s", t->id,
-                       sw.ve || sw.v[0] == '\0' ? "(Default)" : sw.v, full);
+                       sw.ve || sw.v[0] == '\0' ? "(Default)" : sw.v, k->full);
     }
     if (cJSON_GetArraySize(dels) == 0) {
         cJSON_Delete(settings);
@@ -667,7 +505,7 @@ int hcsdiag_reg(const hcsdiag_command *cmd, int argc, char **argv)
     if (argc < 3)
         return hd_usage(cmd, "reg %s: query, add or delete is missing", argv[1]);
     const char *verb = argv[2];
-    int (*run)(const hcsdiag_command *, target *, const regkey *, const char *, int, char **) =
+    int (*run)(const hcsdiag_command *, target *, const hcs_reg_cli_key *, int, char **) =
         strcasecmp(verb, "query") == 0    ? cmd_query
         : strcasecmp(verb, "add") == 0    ? cmd_add
         : strcasecmp(verb, "delete") == 0 ? cmd_delete
@@ -676,22 +514,24 @@ int hcsdiag_reg(const hcsdiag_command *cmd, int argc, char **argv)
         return hd_usage(cmd, "reg: unknown operation \"%s\" (query, add or delete)", verb);
     if (argc < 4)
         return hd_usage(cmd, "reg %s: KEY is missing", verb);
-    regkey k = {0};
-    if (key_parse(argv[3], &k) < 0)
-        return hd_usage(cmd,
-                        "reg %s: invalid key name \"%s\": it starts with one of HKLM\\SYSTEM, "
-                        "HKLM\\SOFTWARE, HKLM\\SECURITY, HKLM\\SAM, HKU\\.DEFAULT (or "
-                        "HKEY_LOCAL_MACHINE\\..., HKEY_USERS\\.DEFAULT, or a hive name: System, "
-                        "Software, Security, Sam, DefaultUser)",
-                        verb, argv[3]);
-    AUTOFREE char *key = k.key;
-    AUTOFREE char *full = key[0] ? hcs_asprintf("%s\\%s", k.root, key) : strdup(k.root);
+    hcs_reg_cli_key k __attribute__((cleanup(hcs_reg_cli_key_free))) = {0};
+    char *msg = NULL;
+    switch (hcs_reg_cli_key_parse(argv[3], HCS_REG_CLI_HIVE_NAMES, &k, &msg)) {
+    case HCS_REG_CLI_OK:
+        break;
+    case HCS_REG_CLI_NOMEM:
+        return hd_fail("out of memory");
+    default: {
+        AUTOFREE char *m = msg;
+        return hd_usage(cmd, "reg %s: %s", verb, m);
+    }
+    }
     char what[32];
     snprintf(what, sizeof(what), "reg %s", verb);
     for (char *p = what; *p; p++)
         *p = (char)(*p >= 'A' && *p <= 'Z' ? *p - 'A' + 'a' : *p);
     target t = {.id = argv[1], .what = what};
-    int rc = full == NULL ? hd_fail("out of memory") : run(cmd, &t, &k, full, argc, argv);
+    int rc = run(cmd, &t, &k, argc, argv);
     HcsCloseOperation(t.op);
     HcsCloseComputeSystem(t.sys);
     return rc;

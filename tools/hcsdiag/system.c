@@ -63,16 +63,10 @@ static int by_id(const void *a, const void *b)
 
 int hcsdiag_list(const hcsdiag_command *cmd, int argc, char **argv)
 {
-    static const struct option longopts[] = {
-        {"json", no_argument, NULL, 'j'}, {"help", no_argument, NULL, 'h'}, {0}};
     bool json = false;
-    int c, rc = 0;
-    while ((c = hd_getopt(cmd, argc, argv, "", longopts, &rc)) != -1) {
-        if (c == -2)
-            return rc;
-        if (c == 'j')
-            json = true;
-    }
+    int rc = hd_getopt_json(cmd, argc, argv, &json);
+    if (rc >= 0)
+        return rc;
     if (argc - optind > 1)
         return hd_usage(cmd, "too many arguments (QUERY is one SystemQuery document)");
     const char *query = argc - optind == 1 ? argv[optind] : NULL;
@@ -228,9 +222,20 @@ static void print_exit(const char *id, const char *status, bool json)
     printf("\n");
 }
 
-/* Options: --json, and --timeout SECONDS (up to max) when max > 0. */
-static int stop_options(const hcsdiag_command *cmd, int argc, char **argv, uint32_t max, bool *json,
-                        bool *timed, uint32_t *seconds, const char **id, int *rc)
+/* A stop command's options (--json; --timeout SECONDS when it takes one), and its system. */
+typedef struct {
+    const char *id;
+    bool json, timed;
+    uint32_t seconds;
+    HCS_SYSTEM sys;
+} stop_cmd;
+
+/*
+ * Parse the options (--timeout up to max seconds when max > 0) and the one ID, then open the
+ * system as what: 0, or -1 when the command returns *rc now (--help, a usage error, a failure).
+ */
+static int stop_open(const hcsdiag_command *cmd, int argc, char **argv, uint32_t max,
+                     const char *what, stop_cmd *s, int *rc)
 {
     static const struct option with_timeout[] = {{"json", no_argument, NULL, 'j'},
                                                  {"timeout", required_argument, NULL, 't'},
@@ -239,103 +244,86 @@ static int stop_options(const hcsdiag_command *cmd, int argc, char **argv, uint3
     static const struct option json_only[] = {
         {"json", no_argument, NULL, 'j'}, {"help", no_argument, NULL, 'h'}, {0}};
     int c;
+    *rc = HCSDIAG_OK;
     while ((c = hd_getopt(cmd, argc, argv, "", max > 0 ? with_timeout : json_only, rc)) != -1) {
         if (c == -2)
             return -1;
         if (c == 'j') {
-            *json = true;
+            s->json = true;
         } else if (c == 't') {
-            if (hd_seconds(optarg, max, seconds) < 0) {
+            if (hd_seconds(optarg, max, &s->seconds) < 0) {
                 *rc = hd_usage(cmd, "--timeout %s: expected a whole number of seconds, 0 to %u",
                                optarg, max);
                 return -1;
             }
-            *timed = true;
+            s->timed = true;
         }
     }
     if (argc - optind != 1) {
         *rc = hd_usage(cmd, argc - optind < 1 ? "ID is missing" : "too many arguments");
         return -1;
     }
-    *id = argv[optind];
-    return 0;
+    s->id = argv[optind];
+    *rc = hd_open_system(what, s->id, &s->sys);
+    return *rc == HCSDIAG_OK ? 0 : -1;
 }
 
-/* Wait for the stop that the call (already finished) began, and report it. */
-static int report_exit(const char *what, const char *id, HCS_SYSTEM sys, uint32_t timeout_ms,
-                       bool json)
+/* Wait for the system's exit (timeout_ms), report it, close the system. */
+static int report_exit(const char *what, stop_cmd *s, uint32_t timeout_ms)
 {
     char *status = NULL;
-    HRESULT hr = HcsWaitForComputeSystemExit(sys, timeout_ms, &status);
-    if (FAILED(hr)) {
-        int rc = hd_fail_system(what, id, hr, status);
-        HcsFree(status);
+    HRESULT hr = HcsWaitForComputeSystemExit(s->sys, timeout_ms, &status);
+    int rc = HCSDIAG_OK;
+    if (FAILED(hr))
+        rc = hd_fail_system(what, s->id, hr, status);
+    else
+        print_exit(s->id, status, s->json);
+    HcsFree(status);
+    HcsCloseComputeSystem(s->sys);
+    return rc;
+}
+
+/* Make the stop call (options: its document or NULL), wait for it, then report the exit. */
+static int stop_call(const char *what, stop_cmd *s,
+                     HRESULT (*call)(HCS_SYSTEM, HCS_OPERATION, const char *), const char *options)
+{
+    HCS_OPERATION op = HcsCreateOperation(NULL, NULL);
+    int rc = op == NULL ? hd_fail("out of memory")
+                        : hd_finish(what, s->id, op, call(s->sys, op, options), NULL);
+    HcsCloseOperation(op);
+    if (rc != HCSDIAG_OK) {
+        HcsCloseComputeSystem(s->sys);
         return rc;
     }
-    print_exit(id, status, json);
-    HcsFree(status);
-    return HCSDIAG_OK;
+    return report_exit(what, s, HCS_INFINITE);
 }
 
 int hcsdiag_shutdown(const hcsdiag_command *cmd, int argc, char **argv)
 {
-    bool json = false, timed = false;
-    uint32_t seconds = 0;
-    const char *id = NULL;
+    stop_cmd s = {0};
     int rc = 0;
-    if (stop_options(cmd, argc, argv, 86400, &json, &timed, &seconds, &id, &rc) < 0)
+    if (stop_open(cmd, argc, argv, 86400, "shutdown", &s, &rc) < 0)
         return rc;
     char options[64] = "";
-    if (timed)
-        snprintf(options, sizeof(options), "{\"GracePeriodSeconds\":%u}", seconds);
-    HCS_SYSTEM sys = NULL;
-    if ((rc = hd_open_system("shutdown", id, &sys)) != HCSDIAG_OK)
-        return rc;
-    HCS_OPERATION op = HcsCreateOperation(NULL, NULL);
-    rc = op == NULL
-             ? hd_fail("out of memory")
-             : hd_finish("shutdown", id, op, HcsShutDownComputeSystem(sys, op, options), NULL);
-    if (rc == HCSDIAG_OK)
-        rc = report_exit("shutdown", id, sys, HCS_INFINITE, json);
-    HcsCloseOperation(op);
-    HcsCloseComputeSystem(sys);
-    return rc;
+    if (s.timed)
+        snprintf(options, sizeof(options), "{\"GracePeriodSeconds\":%u}", s.seconds);
+    return stop_call("shutdown", &s, HcsShutDownComputeSystem, options);
 }
 
 int hcsdiag_kill(const hcsdiag_command *cmd, int argc, char **argv)
 {
-    bool json = false, timed = false;
-    uint32_t seconds = 0;
-    const char *id = NULL;
+    stop_cmd s = {0};
     int rc = 0;
-    if (stop_options(cmd, argc, argv, 0, &json, &timed, &seconds, &id, &rc) < 0)
+    if (stop_open(cmd, argc, argv, 0, cmd->name, &s, &rc) < 0)
         return rc;
-    HCS_SYSTEM sys = NULL;
-    if ((rc = hd_open_system(cmd->name, id, &sys)) != HCSDIAG_OK)
-        return rc;
-    HCS_OPERATION op = HcsCreateOperation(NULL, NULL);
-    rc = op == NULL ? hd_fail("out of memory")
-                    : hd_finish(cmd->name, id, op, HcsTerminateComputeSystem(sys, op, NULL), NULL);
-    if (rc == HCSDIAG_OK)
-        rc = report_exit(cmd->name, id, sys, HCS_INFINITE, json);
-    HcsCloseOperation(op);
-    HcsCloseComputeSystem(sys);
-    return rc;
+    return stop_call(cmd->name, &s, HcsTerminateComputeSystem, NULL);
 }
 
 int hcsdiag_wait(const hcsdiag_command *cmd, int argc, char **argv)
 {
-    bool json = false, timed = false;
-    uint32_t seconds = 0;
-    const char *id = NULL;
+    stop_cmd s = {0};
     int rc = 0;
-    if (stop_options(cmd, argc, argv, (HCS_INFINITE - 1) / 1000, &json, &timed, &seconds, &id,
-                     &rc) < 0)
+    if (stop_open(cmd, argc, argv, (HCS_INFINITE - 1) / 1000, "wait", &s, &rc) < 0)
         return rc;
-    HCS_SYSTEM sys = NULL;
-    if ((rc = hd_open_system("wait", id, &sys)) != HCSDIAG_OK)
-        return rc;
-    rc = report_exit("wait", id, sys, timed ? seconds * 1000 : HCS_INFINITE, json);
-    HcsCloseComputeSystem(sys);
-    return rc;
+    return report_exit("wait", &s, s.timed ? s.seconds * 1000 : HCS_INFINITE);
 }

@@ -105,6 +105,20 @@ int hd_getopt(const hcsdiag_command *cmd, int argc, char **argv, const char *sho
     }
 }
 
+int hd_getopt_json(const hcsdiag_command *cmd, int argc, char **argv, bool *json)
+{
+    static const struct option longopts[] = {
+        {"json", no_argument, NULL, 'j'}, {"help", no_argument, NULL, 'h'}, {0}};
+    int c, rc = 0;
+    while ((c = hd_getopt(cmd, argc, argv, "", longopts, &rc)) != -1) {
+        if (c == -2)
+            return rc;
+        if (c == 'j')
+            *json = true;
+    }
+    return -1;
+}
+
 char *hd_abspath(const char *path)
 {
     if (path[0] == '/')
