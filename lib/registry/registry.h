@@ -396,7 +396,8 @@ struct cJSON *hcs_reg_query_json(const hcs_reg_system *s, enum hcs_reg_hive h, c
 /*
  * The in-container protocol (hcsreg <-> the monitor, over SOCK_SEQPACKET). A request is the
  * client's arguments as NUL-terminated strings, reg.exe style:
- *   query KEY [/v NAME | /ve] [/s]      add KEY [/v NAME | /ve] [/t TYPE] [/d DATA] [/f]
+ *   query KEY [/v NAME | /ve] [/s]
+ *   add KEY [/v NAME | /ve] [/t TYPE] [/s SEPARATOR] [/d DATA] [/f]
  *   delete KEY [/v NAME | /ve | /va] [/f]   export KEY        import <the .reg text>
  * KEY is HKLM\SYSTEM\..., HKEY_LOCAL_MACHINE\SOFTWARE\..., HKU\.DEFAULT\... (as in .reg files).
  * The answer is one status byte (0 success, 1 failure, 2 usage error) followed by the text to
