@@ -275,9 +275,30 @@ static void on_event(HCS_SYSTEM sys, const cJSON *msg, const char *name)
     pthread_mutex_unlock(&sys->lock);
 }
 
+/*
+ * A monitor that dies closes its descriptors one at a time, so its connection can read as closed
+ * just before its lock is let go. Wait for the lock (a second at most: a monitor that closed
+ * the connection and lives on keeps it), so that once the exit is reported, enumerate and open
+ * see the system stopped too.
+ */
+static void await_monitor_gone(const char *id)
+{
+    hcs_store_entry *e = NULL;
+    if (hcs_store_open(id, &e, NULL) < 0)
+        return;
+    for (int i = 0; i < 100 && hcs_store_owner_alive(e, NULL) == 1; i++)
+        usleep(10 * 1000);
+    hcs_store_release(e, 0, NULL);
+}
+
 /* The connection is gone: fail what waits and, if the system had not exited, report it. */
 static void connection_lost(HCS_SYSTEM sys)
 {
+    pthread_mutex_lock(&sys->lock);
+    bool unexpected = !sys->exited && !sys->closed;
+    pthread_mutex_unlock(&sys->lock);
+    if (unexpected)
+        await_monitor_gone(sys->id);
     pthread_mutex_lock(&sys->lock);
     sys->conn = HCS_CONN_LOST;
     if (sys->conn_hr == 0) {
