@@ -466,11 +466,11 @@ START_TEST(hcsreg__import_reads_a_file_and_standard_input)
     char args[sizeof(file) + 32];
     snprintf(args, sizeof(args), "import %s", file);
     int from_file = w == (ssize_t)strlen(reg) ? run_hcsreg(args, out, sizeof(out)) : -1;
-    ck_assert_int_eq(run_hcsreg("delete 'HKLM\\SYSTEM\\Imp'", out, sizeof(out)),
-                     from_file == 0 ? 0 : 1);
+    int deleted = run_hcsreg("delete 'HKLM\\SYSTEM\\Imp'", out, sizeof(out));
     snprintf(args, sizeof(args), "import - < %s", file);
     int from_stdin = run_hcsreg(args, out, sizeof(out));
-    unlink(file);
+    unlink(file); /* before any assertion, so that a failure leaves nothing behind */
+    ck_assert_int_eq(deleted, from_file == 0 ? 0 : 1);
     ck_assert_int_eq(from_file, 0);
     ck_assert_int_eq(from_stdin, 0);
     ck_assert_str_eq(out, "The operation completed successfully.\n");
