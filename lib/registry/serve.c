@@ -154,19 +154,22 @@ static int cli_status(out *o, int kind, char *msg)
 }
 
 /* KEY of the command line: ST_OK, or the error written to o (a failure, as reg.exe's). */
-static int key_parse(out *o, const char *arg, hcs_reg_cli_key *k)
+/*
+ * A verb's KEY (argv[1]) and switches (argv[2..argc), the ones allowed: "v ve s") into *sw and
+ * *k; ST_OK, or a usage error in o. The caller frees *k (hcs_reg_cli_key_free) either way.
+ */
+static int command_args(out *o, const char *verb, const char *const *argv, size_t argc,
+                        const char *allowed, hcs_reg_cli_switches *sw, hcs_reg_cli_key *k)
 {
-    char *msg = NULL;
-    int kind = hcs_reg_cli_key_parse(arg, 0, k, &msg);
-    return cli_status(o, kind, msg);
-}
-
-/* argv[2..argc) (after the verb and KEY) as the switches the verb allows ("v ve s"). */
-static int switches_parse(out *o, const char *verb, const char *const *argv, size_t argc,
-                          const char *allowed, hcs_reg_cli_switches *sw)
-{
+    if (argc < 2)
+        return usage(o, "%s: no KEY", verb);
     char *msg = NULL;
     int kind = hcs_reg_cli_switches_parse(verb, argv + 2, argc - 2, allowed, NULL, sw, &msg);
+    int st = cli_status(o, kind, msg);
+    if (st != ST_OK)
+        return st;
+    msg = NULL;
+    kind = hcs_reg_cli_key_parse(argv[1], 0, k, &msg);
     return cli_status(o, kind, msg);
 }
 
@@ -284,14 +287,10 @@ static int query_tree(query *q, const char *key, const char *full)
 
 static int cmd_query(out *o, hcs_reg_system *s, const char *const *argv, size_t argc)
 {
-    if (argc < 2)
-        return usage(o, "query: no KEY");
     hcs_reg_cli_switches sw;
-    int st = switches_parse(o, "query", argv, argc, "v ve s", &sw);
-    if (st != ST_OK)
-        return st;
     hcs_reg_cli_key k __attribute__((cleanup(hcs_reg_cli_key_free))) = {0};
-    if ((st = key_parse(o, argv[1], &k)) != ST_OK)
+    int st = command_args(o, "query", argv, argc, "v ve s", &sw, &k);
+    if (st != ST_OK)
         return st;
     const hcs_reg_view *view = hcs_reg_system_view(s);
     if (!hcs_reg_view_key_exists(view, k.hive, k.key))
@@ -351,14 +350,10 @@ static int apply(out *o, hcs_reg_system *s, const hcs_reg_change *c, size_t n)
 
 static int cmd_add(out *o, hcs_reg_system *s, const char *const *argv, size_t argc)
 {
-    if (argc < 2)
-        return usage(o, "add: no KEY");
     hcs_reg_cli_switches sw;
-    int st = switches_parse(o, "add", argv, argc, "v ve t s d f", &sw);
-    if (st != ST_OK)
-        return st;
     hcs_reg_cli_key k __attribute__((cleanup(hcs_reg_cli_key_free))) = {0};
-    if ((st = key_parse(o, argv[1], &k)) != ST_OK)
+    int st = command_args(o, "add", argv, argc, "v ve t s d f", &sw, &k);
+    if (st != ST_OK)
         return st;
     /* Without /v, /t or /d set the default value (as reg.exe); with none, the key is made. */
     if (sw.v == NULL && !sw.ve && sw.t == NULL && sw.d == NULL) {
@@ -400,14 +395,10 @@ static int collect_value_name(void *ctx, const hcs_reg_value *val)
 
 static int cmd_delete(out *o, hcs_reg_system *s, const char *const *argv, size_t argc)
 {
-    if (argc < 2)
-        return usage(o, "delete: no KEY");
     hcs_reg_cli_switches sw;
-    int st = switches_parse(o, "delete", argv, argc, "v ve va f", &sw);
-    if (st != ST_OK)
-        return st;
     hcs_reg_cli_key k __attribute__((cleanup(hcs_reg_cli_key_free))) = {0};
-    if ((st = key_parse(o, argv[1], &k)) != ST_OK)
+    int st = command_args(o, "delete", argv, argc, "v ve va f", &sw, &k);
+    if (st != ST_OK)
         return st;
     const hcs_reg_view *view = hcs_reg_system_view(s);
     if (!hcs_reg_view_key_exists(view, k.hive, k.key))
@@ -452,14 +443,10 @@ static int cmd_delete(out *o, hcs_reg_system *s, const char *const *argv, size_t
 
 static int cmd_export(out *o, hcs_reg_system *s, const char *const *argv, size_t argc)
 {
-    if (argc < 2)
-        return usage(o, "export: no KEY");
     hcs_reg_cli_switches sw;
-    int st = switches_parse(o, "export", argv, argc, "y", &sw);
-    if (st != ST_OK)
-        return st;
     hcs_reg_cli_key k __attribute__((cleanup(hcs_reg_cli_key_free))) = {0};
-    if ((st = key_parse(o, argv[1], &k)) != ST_OK)
+    int st = command_args(o, "export", argv, argc, "y", &sw, &k);
+    if (st != ST_OK)
         return st;
     if (!hcs_reg_view_key_exists(hcs_reg_system_view(s), k.hive, k.key))
         return fail(o, NOT_FOUND ": %s", k.full);
