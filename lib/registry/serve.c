@@ -287,7 +287,7 @@ static int query_tree(query *q, const char *key, const char *full)
 
 static int cmd_query(out *o, hcs_reg_system *s, const char *const *argv, size_t argc)
 {
-    hcs_reg_cli_switches sw;
+    hcs_reg_cli_switches sw = {0};
     hcs_reg_cli_key k __attribute__((cleanup(hcs_reg_cli_key_free))) = {0};
     int st = command_args(o, "query", argv, argc, "v ve s", &sw, &k);
     if (st != ST_OK)
@@ -350,7 +350,7 @@ static int apply(out *o, hcs_reg_system *s, const hcs_reg_change *c, size_t n)
 
 static int cmd_add(out *o, hcs_reg_system *s, const char *const *argv, size_t argc)
 {
-    hcs_reg_cli_switches sw;
+    hcs_reg_cli_switches sw = {0};
     hcs_reg_cli_key k __attribute__((cleanup(hcs_reg_cli_key_free))) = {0};
     int st = command_args(o, "add", argv, argc, "v ve t s d f", &sw, &k);
     if (st != ST_OK)
@@ -395,7 +395,7 @@ static int collect_value_name(void *ctx, const hcs_reg_value *val)
 
 static int cmd_delete(out *o, hcs_reg_system *s, const char *const *argv, size_t argc)
 {
-    hcs_reg_cli_switches sw;
+    hcs_reg_cli_switches sw = {0};
     hcs_reg_cli_key k __attribute__((cleanup(hcs_reg_cli_key_free))) = {0};
     int st = command_args(o, "delete", argv, argc, "v ve va f", &sw, &k);
     if (st != ST_OK)
@@ -443,7 +443,7 @@ static int cmd_delete(out *o, hcs_reg_system *s, const char *const *argv, size_t
 
 static int cmd_export(out *o, hcs_reg_system *s, const char *const *argv, size_t argc)
 {
-    hcs_reg_cli_switches sw;
+    hcs_reg_cli_switches sw = {0};
     hcs_reg_cli_key k __attribute__((cleanup(hcs_reg_cli_key_free))) = {0};
     int st = command_args(o, "export", argv, argc, "y", &sw, &k);
     if (st != ST_OK)
