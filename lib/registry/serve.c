@@ -153,7 +153,6 @@ static int cli_status(out *o, int kind, char *msg)
     }
 }
 
-/* KEY of the command line: ST_OK, or the error written to o (a failure, as reg.exe's). */
 /*
  * A verb's KEY (argv[1]) and switches (argv[2..argc), the ones allowed: "v ve s") into *sw and
  * *k; ST_OK, or a usage error in o. The caller frees *k (hcs_reg_cli_key_free) either way.
@@ -170,7 +169,10 @@ static int command_args(out *o, const char *verb, const char *const *argv, size_
         return st;
     msg = NULL;
     kind = hcs_reg_cli_key_parse(argv[1], 0, k, &msg);
-    return cli_status(o, kind, msg);
+    st = cli_status(o, kind, msg);
+    if (st == ST_OK && k->key == NULL) /* the parser's contract; said for the analyzer */
+        return fail(o, "%s: no key was parsed", verb);
+    return st;
 }
 
 /* --- query --------------------------------------------------------------------------------- */
