@@ -385,6 +385,7 @@ static void drop_registry_client(size_t i)
 {
     close(mon.reg_clients[i].fd);
     free(mon.reg_clients[i].req);
+    mon.reg_buffered -= mon.reg_clients[i].len;
     mon.reg_clients[i] = mon.reg_clients[--mon.n_reg_clients];
 }
 
@@ -421,14 +422,16 @@ static void on_registry_connect(void)
 /*
  * One message of client i: a part of its request (see HCS_REG_PART_MAX), answered at once when it
  * is the last (one request in flight per connection). A client that sends a malformed message,
- * a request over HCS_REG_SERVE_MAX, or does not take its answer, is dropped.
+ * a request over HCS_REG_SERVE_MAX (or over what is left of HCS_MON_REG_BUFFERED), or does not
+ * take its answer, is dropped.
  */
 static void on_registry_request(size_t i)
 {
     hcs_mon_reg_client *c = &mon.reg_clients[i];
     ssize_t n = recv(c->fd, NULL, 0, MSG_PEEK | MSG_TRUNC | MSG_DONTWAIT);
     if (n <= 0 || (size_t)n > HCS_REG_PART_MAX + 1 || mon.reg == NULL ||
-        c->len + (size_t)n - 1 > HCS_REG_SERVE_MAX) {
+        c->len + (size_t)n - 1 > HCS_REG_SERVE_MAX ||
+        mon.reg_buffered + (size_t)n - 1 > HCS_MON_REG_BUFFERED) {
         drop_registry_client(i);
         return;
     }
@@ -447,6 +450,7 @@ static void on_registry_request(size_t i)
         return;
     }
     c->len += (size_t)n - 1;
+    mon.reg_buffered += (size_t)n - 1;
     if (flag == HCS_REG_PART_MORE)
         return;
     AUTOFREE char *answer = NULL;
@@ -454,6 +458,7 @@ static void on_registry_request(size_t i)
     int r = hcs_reg_serve(mon.reg, c->req, c->len, &answer, &alen);
     free(c->req);
     c->req = NULL;
+    mon.reg_buffered -= c->len;
     c->len = 0;
     if (r < 0 || send(c->fd, answer, alen, MSG_DONTWAIT | MSG_NOSIGNAL) != (ssize_t)alen)
         drop_registry_client(i);

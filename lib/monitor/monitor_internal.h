@@ -21,6 +21,9 @@
 #define HCS_MON_MAX_CALLS 512
 #define HCS_MON_MAX_MAPPED 64
 #define HCS_MON_MAX_REG_CLIENTS 64
+/* At most this much of unfinished hcsreg requests, over all clients: a container cannot make its
+ * monitor hold 64 requests of 8 MiB. */
+#define HCS_MON_REG_BUFFERED (16u << 20)
 /* The registry's socket in the system's folder, bound at /dev/hcs-registry in the container. */
 #define HCS_MON_REGISTRY_SOCKET "registry.sock"
 
@@ -76,6 +79,7 @@ typedef struct hcs_monitor {
     int reg_listen_fd;
     hcs_mon_reg_client reg_clients[HCS_MON_MAX_REG_CLIENTS];
     size_t n_reg_clients;
+    size_t reg_buffered; /* bytes of unfinished requests, all clients (HCS_MON_REG_BUFFERED) */
 } hcs_monitor;
 
 hcs_monitor *hcs_mon(void);
