@@ -87,23 +87,33 @@ static void printf_(out *o, const char *fmt, ...)
         puts_(o, s);
 }
 
-/* Replace the text so far by the error (status 1). */
-static int fail(out *o, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
-static int fail(out *o, const char *fmt, ...)
+/* Replace the text so far by status and, when fmt is given, "ERROR: <message>". */
+static void restart(out *o, int status, const char *fmt, va_list ap)
+    __attribute__((format(printf, 3, 0)));
+static void restart(out *o, int status, const char *fmt, va_list ap)
 {
     o->len = 1;
-    o->p[0] = ST_FAIL;
-    va_list ap;
-    va_start(ap, fmt);
+    o->p[0] = (char)status;
+    if (fmt == NULL)
+        return;
     AUTOFREE char *s = hcs_vasprintf(fmt, ap);
-    va_end(ap);
     if (s == NULL) {
         o->oom = true;
-        return ST_FAIL;
+        return;
     }
     puts_(o, "ERROR: ");
     puts_(o, s);
     puts_(o, "\n");
+}
+
+/* Replace the text so far by the error (status 1). */
+static int fail(out *o, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+static int fail(out *o, const char *fmt, ...)
+{
+    va_list ap;
+    va_start(ap, fmt);
+    restart(o, ST_FAIL, fmt, ap);
+    va_end(ap);
     return ST_FAIL;
 }
 
@@ -112,25 +122,16 @@ static int fail_err(out *o, const hcs_error *err)
     return fail(o, "%s", err && err->message ? err->message : "unknown error");
 }
 
+/* Replace the text so far by the usage error (status 2) and the usage summary. */
 static int usage(out *o, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 static int usage(out *o, const char *fmt, ...)
 {
-    o->len = 1;
-    o->p[0] = ST_USAGE;
-    if (fmt != NULL) {
-        va_list ap;
-        va_start(ap, fmt);
-        AUTOFREE char *s = hcs_vasprintf(fmt, ap);
-        va_end(ap);
-        if (s == NULL) {
-            o->oom = true;
-            return ST_USAGE;
-        }
-        puts_(o, "ERROR: ");
-        puts_(o, s);
-        puts_(o, "\n");
-    }
-    puts_(o, usage_all);
+    va_list ap;
+    va_start(ap, fmt);
+    restart(o, ST_USAGE, fmt, ap);
+    va_end(ap);
+    if (!o->oom)
+        puts_(o, usage_all);
     return ST_USAGE;
 }
 
